@@ -1,0 +1,120 @@
+"""One frozen dataclass holds every setting of a run; the CLI is generated from it.
+
+Importing this module must stay cheap: no TensorFlow, no NumPy.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Optional
+
+PLOT_MODES = ("auto", "live", "file", "none")
+
+
+class ConfigError(ValueError):
+    """A setting that cannot work; the message is one line a user can act on."""
+
+
+def _opt(default, help, **extra):
+    return field(default=default, metadata={"help": help, **extra})
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The tutorial's experiment (SPEC.md), its values as defaults."""
+
+    epochs: int = _opt(100, "epochs; each draws a fresh series")
+    series_length: int = _opt(50000, "bits per epoch")
+    truncation: int = _opt(15, "steps per training window (gradients stop at its edges)")
+    state_size: int = _opt(4, "hidden units")
+    echo_step: int = _opt(3, "the target at t is the input at t - echo_step")
+    batch_size: int = _opt(5, "parallel rows the series is cut into")
+    learning_rate: float = _opt(0.3, "Adagrad learning rate")
+    seed: Optional[int] = _opt(None, "seed of numpy's RandomState (default: drawn and recorded)")
+    log_every: int = _opt(100, "windows between console lines and figure refreshes")
+    out: Optional[str] = _opt(None, "run folder (default runs/<date-time>)")
+    plot: str = _opt("auto", "auto: live window if a display is available, else figure.png",
+                     choices=PLOT_MODES)
+    gif: Optional[str] = _opt(None, "also save an animation of training to this path")
+    num_classes: int = _opt(2, "output classes (bits)", cli=False)
+
+    @property
+    def row_length(self) -> int:
+        return self.series_length // self.batch_size
+
+    @property
+    def num_windows(self) -> int:
+        """Windows per epoch; the tail of each row shorter than a window is never used."""
+        return self.row_length // self.truncation
+
+    def validate(self) -> "TrainConfig":
+        """Raise ConfigError naming the first setting that cannot work."""
+        for name in ("epochs", "series_length", "truncation", "state_size",
+                     "echo_step", "batch_size", "log_every"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigError(f"--{_flag(name)} must be a positive integer, got {value!r}")
+        if not (isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0
+                and self.learning_rate != float("inf")):
+            raise ConfigError(f"--learning-rate must be a positive number, got {self.learning_rate!r}")
+        if self.seed is not None and not (0 <= self.seed < 2**32):
+            raise ConfigError(f"--seed must be in [0, 2**32), got {self.seed}")
+        if self.series_length % self.batch_size:
+            raise ConfigError(f"--series-length {self.series_length} is not divisible by "
+                              f"--batch-size {self.batch_size}")
+        if self.truncation > self.row_length:
+            raise ConfigError(f"--truncation {self.truncation} is longer than a row "
+                              f"({self.series_length} / {self.batch_size} = {self.row_length} steps)")
+        if self.echo_step >= self.row_length:
+            raise ConfigError(f"--echo-step {self.echo_step} is not shorter than a row "
+                              f"({self.row_length} steps)")
+        if self.plot not in PLOT_MODES:
+            raise ConfigError(f"--plot must be one of {', '.join(PLOT_MODES)}, got {self.plot!r}")
+        if self.gif is not None and not self.gif.lower().endswith(".gif"):
+            raise ConfigError(f"--gif must name a .gif file, got {self.gif!r}")
+        return self
+
+    def resolved(self) -> "TrainConfig":
+        """Fill in what the user left open: a drawn seed (recorded in config.json) and
+        the run folder runs/<date-time>."""
+        config = self
+        if config.seed is None:
+            config = config.replace(seed=secrets.randbelow(2**32))
+        if config.out is None:
+            config = config.replace(out=os.path.join("runs", time.strftime("%Y%m%d-%H%M%S")))
+        return config
+
+    def replace(self, **changes) -> "TrainConfig":
+        return dataclasses.replace(self, **changes)
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> "TrainConfig":
+        data = json.loads(text)
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def _flag(name: str) -> str:
+    return name.replace("_", "-")
+
+
+def cli_fields():
+    """(field, flag) for each setting the command line exposes."""
+    return [(f, "--" + _flag(f.name)) for f in dataclasses.fields(TrainConfig)
+            if f.metadata.get("cli", True)]
+
+
+def check_writable_parent(path: str, what: str) -> None:
+    """Fail early, before any training, when `path` could not be created."""
+    parent = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent) or not os.access(parent, os.W_OK | os.X_OK):
+        raise ConfigError(f"{what} {path!r} cannot be written: {parent!r} is not a writable folder")

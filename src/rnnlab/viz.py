@@ -1,0 +1,156 @@
+"""The tutorial's 2x3 figure. One drawing routine serves the live window, figure.png and the GIF.
+
+Figures read what the run recorded (losses, snapshots of a window), never the model.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+PANEL_ROWS = 5  # panels 2..6 show the first five rows of the batch, as in the tutorial
+
+
+@dataclass
+class Snapshot:
+    """One logged window: where it is, its inputs, targets and softmax outputs."""
+
+    epoch: int
+    window: int
+    x: np.ndarray        # [batch, T] input bits
+    y: np.ndarray        # [batch, T] target bits
+    probs: np.ndarray    # [T, batch, C] softmax outputs
+    num_losses: int      # how many window losses the run had when this window was trained
+
+
+class TutorialFigure:
+    """Loss so far, then input (blue), target (red) and predicted class (green) per row.
+
+    The artists are made once and updated in place, so a refresh costs one redraw.
+    """
+
+    def __init__(self, fig, truncation: int, rows: int):
+        self.fig = fig
+        axes = [fig.add_subplot(2, 3, i + 1) for i in range(6)]
+        self.loss_axes = axes[0]
+        (self.loss_line,) = self.loss_axes.plot([], [])
+        self.loss_axes.set_title("loss per window", fontsize=9)
+        self.bars = []
+        steps = range(truncation)
+        for r in range(min(rows, PANEL_ROWS)):
+            ax = axes[r + 1]
+            ax.axis([0, truncation, 0, 2])
+            zeros = np.zeros(truncation)
+            self.bars.append((ax.bar(steps, zeros, width=1, color="blue"),
+                              ax.bar(steps, zeros, width=1, color="red"),
+                              ax.bar(steps, zeros, width=1, color="green")))
+            ax.set_title(f"row {r}", fontsize=9)
+        self.title = fig.suptitle("")
+
+    def update(self, losses: np.ndarray, snap: Snapshot) -> None:
+        self.loss_line.set_data(np.arange(len(losses)), losses)
+        self.loss_axes.relim()
+        self.loss_axes.autoscale_view()
+        predicted = (snap.probs[:, :, 0] < 0.5).astype(float)  # [T, batch]
+        for r, (x_bars, y_bars, p_bars) in enumerate(self.bars):
+            for bars, heights in ((x_bars, snap.x[r]), (y_bars, snap.y[r] * 0.5),
+                                  (p_bars, predicted[:, r] * 0.3)):
+                for rect, h in zip(bars, heights):
+                    rect.set_height(h)
+        self.title.set_text(f"epoch {snap.epoch}, window {snap.window}")
+
+
+def new_file_figure(truncation: int, rows: int) -> TutorialFigure:
+    """A figure on the Agg canvas: no display, no pyplot state."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(11, 6.5))
+    FigureCanvasAgg(fig)
+    return TutorialFigure(fig, truncation, rows)
+
+
+def save_png(path: str, losses: np.ndarray, snap: Snapshot, truncation: int, rows: int) -> None:
+    view = new_file_figure(truncation, rows)
+    view.update(losses[:snap.num_losses], snap)
+    tmp = path + ".tmp.png"
+    view.fig.savefig(tmp, dpi=100)
+    os.replace(tmp, path)
+
+
+def save_gif(path: str, losses: np.ndarray, snaps: list, truncation: int, rows: int,
+             max_frames: int = 120, fps: int = 8) -> None:
+    """An animation of training: up to `max_frames` of the logged windows, evenly spaced."""
+    from matplotlib.animation import PillowWriter
+
+    if not snaps:
+        return
+    picks = np.unique(np.linspace(0, len(snaps) - 1, min(max_frames, len(snaps))).astype(int))
+    view = new_file_figure(truncation, rows)
+    writer = PillowWriter(fps=fps)
+    tmp = path + ".tmp.gif"
+    with writer.saving(view.fig, tmp, dpi=60):
+        for i in picks:
+            view.update(losses[:snaps[i].num_losses], snaps[i])
+            writer.grab_frame()
+    os.replace(tmp, path)
+
+
+def display_available() -> bool:
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+class LiveFigure:
+    """The figure in a window, refreshed as training goes.
+
+    A redraw of six panels costs tens of milliseconds while a whole epoch trains in
+    about ten, so refreshes are skipped until training has run `budget`^-1 times as long
+    as the last redraw took: drawing never costs more than about `budget` of the run.
+    """
+
+    def __init__(self, truncation: int, rows: int, budget: float = 0.05):
+        import matplotlib.pyplot as plt
+
+        self.plt = plt
+        plt.ion()
+        self.view = TutorialFigure(plt.figure(figsize=(11, 6.5)), truncation, rows)
+        plt.show(block=False)
+        self.budget = budget
+        self.next_draw = 0.0
+
+    def refresh(self, losses: np.ndarray, snap: Snapshot, force: bool = False) -> None:
+        now = time.perf_counter()
+        if now < self.next_draw and not force:
+            return
+        self.view.update(losses, snap)
+        self.view.fig.canvas.draw_idle()
+        self.view.fig.canvas.flush_events()
+        cost = time.perf_counter() - now
+        self.next_draw = now + cost + cost / self.budget
+
+    def keep_open(self) -> None:
+        """As the tutorial ends: leave the final figure on screen until its window closes."""
+        self.plt.ioff()
+        self.plt.show()
+
+
+def open_live_figure(truncation: int, rows: int):
+    """A LiveFigure, or None when matplotlib has no interactive backend here."""
+    import matplotlib
+
+    try:
+        live = LiveFigure(truncation, rows)
+    except Exception as err:  # a GUI toolkit that fails to start is reported, not fatal
+        print(f"rnnlab: no live figure ({err.__class__.__name__}: {err}); writing figure.png instead",
+              file=sys.stderr)
+        return None
+    if matplotlib.get_backend().lower() in ("agg", "pdf", "svg", "ps", "cairo", "template"):
+        print("rnnlab: matplotlib has no interactive backend here; writing figure.png instead",
+              file=sys.stderr)
+        return None
+    return live

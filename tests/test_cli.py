@@ -1,0 +1,77 @@
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+RNNLAB = [sys.executable, "-m", "rnnlab.cli"]
+
+
+def rnnlab(*args, cwd=None):
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    env.pop("DISPLAY", None)
+    return subprocess.run(RNNLAB + list(args), capture_output=True, text=True, cwd=cwd, env=env,
+                          timeout=300)
+
+
+def test_train_end_to_end_writes_the_run_folder(tmp_path):
+    out = tmp_path / "run"
+    gif = tmp_path / "training.gif"
+    done = rnnlab("train", "--epochs", "2", "--series-length", "5000", "--seed", "1",
+                  "--out", str(out), "--gif", str(gif))
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "New data, epoch 0"
+    assert lines[1].startswith("Step 0 Loss 0.")
+    assert lines[2].startswith("Epoch 0 done: mean loss ")
+    assert "New data, epoch 1" in lines
+    assert "tensorflow" not in done.stderr.lower()  # start-up log lines are silenced
+
+    config = json.loads((out / "config.json").read_text())
+    assert config["seed"] == 1 and config["epochs"] == 2 and config["truncation"] == 15
+    with open(out / "metrics.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == ["epoch", "window", "loss", "accuracy"]
+    assert len(rows) == 2 * 66
+    assert rows[-1]["epoch"] == "1" and rows[-1]["window"] == "65"
+    assert all(0.0 <= float(r["accuracy"]) <= 1.0 and float(r["loss"]) > 0 for r in rows)
+    assert (out / "figure.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert gif.read_bytes()[:6] == b"GIF89a"
+
+
+def test_help_and_bad_flags_answer_without_tensorflow():
+    code = ("import sys\nfrom rnnlab.cli import main\n"
+            "rc = main(['train', '--epochs', 'ten'])\n"
+            "assert 'tensorflow' not in sys.modules, 'TensorFlow was imported'\n"
+            "sys.exit(rc)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "rnnlab: error: argument --epochs: 'ten' is not an integer (see 'rnnlab train --help')"]
+    assert rnnlab("train", "--help").returncode == 0
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--epochs", "0"], "--epochs must be a positive integer"),
+    (["--series-length", "5001"], "not divisible by --batch-size"),
+    (["--learning-rate", "-1"], "--learning-rate must be a positive number"),
+    (["--plot", "window"], "invalid choice"),
+    (["--frobnicate"], "unrecognized arguments"),
+])
+def test_bad_input_gets_one_line_and_exit_2(args, words, tmp_path):
+    done = rnnlab("train", "--out", str(tmp_path / "r"), *args)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and words in lines[0] and "Traceback" not in done.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_existing_run_is_never_overwritten_without_force(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "metrics.csv").write_text("precious\n")
+    done = rnnlab("train", "--out", str(out), "--epochs", "1")
+    assert done.returncode == 2 and "already holds files" in done.stderr
+    assert (out / "metrics.csv").read_text() == "precious\n"
