@@ -52,7 +52,8 @@ def test_learns_the_echo_task(tmp_path):
 def test_compiled_chunk_is_traced_once_and_chunks_equal_one_call():
     config = TrainConfig(series_length=15000, seed=0, log_every=50).validate()
     results = []
-    for live in (False, True):
+    whole_epoch = [(0, config.num_windows)]
+    for bounds in (whole_epoch, chunk_bounds(config.num_windows, config.log_every)):
         rng = np.random.RandomState(0)
         model = EchoRNN(tutorial_init(rng, 4))
         runner = compile_window_runner(model, Adagrad(0.3, model.params), config)
@@ -61,7 +62,7 @@ def test_compiled_chunk_is_traced_once_and_chunks_equal_one_call():
         losses = np.zeros(config.num_windows, np.float32)
         state = tf.zeros([5, 4])
         for _ in range(2):  # two epochs, the second on the carried weights
-            for start, stop in chunk_bounds(config.num_windows, config.log_every, live):
+            for start, stop in bounds:
                 out, _, state, _ = runner(xw, yw, state, start, stop)
                 losses[start:stop] = out.numpy()[start:stop]
         assert runner.experimental_get_tracing_count() == 1
@@ -71,6 +72,5 @@ def test_compiled_chunk_is_traced_once_and_chunks_equal_one_call():
 
 
 def test_chunk_bounds_end_at_logged_windows():
-    assert chunk_bounds(666, 100, live=True) == [(0, 1), (1, 101), (101, 201), (201, 301),
-                                                 (301, 401), (401, 501), (501, 601), (601, 666)]
-    assert chunk_bounds(666, 100, live=False) == [(0, 666)]
+    assert chunk_bounds(666, 100) == [(0, 1), (1, 101), (101, 201), (201, 301),
+                                      (301, 401), (401, 501), (501, 601), (601, 666)]

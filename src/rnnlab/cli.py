@@ -3,10 +3,12 @@ once a command has checked its arguments, so `--help` and typos answer at once."
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 
 from rnnlab.config import ConfigError, TrainConfig, check_writable_parent, cli_fields
+from rnnlab import runfiles
 from rnnlab.runfiles import RunDirError
 
 
@@ -53,35 +55,167 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="Train an RNN with truncated backprop; with no "
                                 "flags, the tutorial's experiment exactly.")
     add_config_flags(train)
+    train.add_argument("--resume", metavar="RUN_DIR",
+                       help="continue RUN_DIR from its newest checkpoint, with its settings "
+                       "(--epochs may extend it)")
     train.add_argument("--force", action="store_true",
                        help="overwrite the run folder if it already holds a run")
-    train.add_argument("--verbose", action="store_true", help="keep TensorFlow's log lines")
     train.set_defaults(func=cmd_train)
+
+    ev = commands.add_parser("eval", help="loss and accuracy of a trained run on fresh data")
+    ev.add_argument("run_dir", metavar="RUN_DIR")
+    ev.add_argument("--series-length", type=_number(int), help="bits (default: the run's)")
+    ev.add_argument("--seed", type=_number(int), help="seed of the fresh data (default: drawn)")
+    ev.add_argument("--json", action="store_true", help="print JSON")
+    ev.set_defaults(func=cmd_eval)
+
+    pr = commands.add_parser("predict", help="predict a stream of bits, state carried along")
+    pr.add_argument("run_dir", metavar="RUN_DIR")
+    pr.add_argument("--bits", help="input bits, e.g. 0110101 (default: read from stdin)")
+    pr.add_argument("--json", action="store_true", help="print JSON")
+    pr.set_defaults(func=cmd_predict)
+
+    ex = commands.add_parser("export", help="write a SavedModel: step(x, state)")
+    ex.add_argument("run_dir", metavar="RUN_DIR")
+    ex.add_argument("export_dir", metavar="DIR")
+    ex.set_defaults(func=cmd_export)
+
+    for sub in (train, ev, pr, ex):
+        sub.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
+                         help="keep TensorFlow's log lines")
     return parser
 
 
 def config_from_args(args) -> TrainConfig:
-    given = {f.name: getattr(args, f.name) for f, _ in cli_fields()
-             if getattr(args, f.name) is not None}
-    return TrainConfig(**given)
+    return TrainConfig(**given_settings(args))
+
+
+def given_settings(args) -> dict:
+    return {f.name: getattr(args, f.name) for f, _ in cli_fields()
+            if getattr(args, f.name) is not None}
+
+
+# Settings a resumed run may change: they alter how long it runs or how it is shown and
+# saved, never the numbers it computes.
+RESUMABLE = ("epochs", "plot", "gif", "checkpoint_every")
+
+
+def check_resume(args) -> TrainConfig:
+    """The resumed run's config; a flag that contradicts it is an error."""
+    if args.force:
+        raise UsageError("--resume continues a run; it cannot be combined with --force")
+    config = runfiles.read_config(args.resume)
+    given = given_settings(args)
+    if given.get("out") not in (None, args.resume, config.out):
+        raise UsageError(f"--out {given['out']!r} contradicts --resume {args.resume!r}")
+    given.pop("out", None)
+    for name, value in given.items():
+        if name not in RESUMABLE and value != getattr(config, name):
+            raise UsageError(f"--{name.replace('_', '-')} {value} contradicts the run's "
+                             f"config.json ({getattr(config, name)}); only "
+                             f"{', '.join('--' + n.replace('_', '-') for n in RESUMABLE)} "
+                             f"may change on --resume")
+    return config.replace(**{k: v for k, v in given.items() if k in RESUMABLE}).validate()
 
 
 def cmd_train(args) -> int:
-    from rnnlab import runfiles
-
-    config = config_from_args(args).resolved().validate()
-    check_writable_parent(os.path.join(config.out, "config.json"), "--out")
-    runfiles.check_run_dir(config.out, force=args.force)
+    if args.resume:
+        config = check_resume(args)
+    else:
+        config = config_from_args(args).resolved().validate()
+        check_writable_parent(os.path.join(config.out, "config.json"), "--out")
+        runfiles.check_run_dir(config.out, force=args.force)
     if config.gif is not None:
         check_writable_parent(config.gif, "--gif")
 
-    from rnnlab.train import train
+    from rnnlab.checkpoint import CheckpointError
+    from rnnlab.train import TrainingDiverged, TrainingInterrupted, resume, train
 
-    run = train(config, force=args.force)
+    try:
+        if args.resume:
+            run = resume(args.resume, epochs=config.epochs, plot=config.plot, gif=config.gif,
+                         checkpoint_every=config.checkpoint_every)
+        else:
+            run = train(config, force=args.force)
+    except TrainingInterrupted as stop:
+        print(f"rnnlab: {stop}", file=sys.stderr)
+        return 128 + stop.signum
+    except TrainingDiverged as err:
+        print(f"rnnlab: error: {err}", file=sys.stderr)
+        return 3
+    except CheckpointError as err:
+        print(f"rnnlab: error: {err}", file=sys.stderr)
+        return 1
     print(f"Run written to {run.out_dir}")
     if run.live is not None:
         run.live.keep_open()
     return 0
+
+
+def _check_run(run_dir: str) -> TrainConfig:
+    return runfiles.read_config(run_dir)  # fails fast, before TensorFlow loads
+
+
+def cmd_eval(args) -> int:
+    config = _check_run(args.run_dir)
+    if args.series_length is not None:
+        config.replace(series_length=args.series_length).validate()
+    if args.seed is not None:
+        config.replace(seed=args.seed).validate()
+    from rnnlab.inference import evaluate
+
+    result = _with_checkpoint(lambda: evaluate(args.run_dir, args.series_length, args.seed))
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"{result['run']}: loss {result['loss']:.4f}, accuracy {result['accuracy']:.5f} "
+              f"on {result['positions']} bits (seed {result['seed']}); accuracy on the "
+              f"{result['predictable_positions']} predictable bits "
+              f"{result['predictable_accuracy']:.5f}")
+    return 0
+
+
+def cmd_predict(args) -> int:
+    _check_run(args.run_dir)
+    text = args.bits if args.bits is not None else sys.stdin.read()
+    from rnnlab.inference import parse_bits, predict
+
+    try:
+        bits = parse_bits(text)
+    except ValueError as err:
+        raise UsageError(f"{'--bits' if args.bits is not None else 'stdin'}: {err}") from None
+    predicted, probability = _with_checkpoint(lambda: predict(args.run_dir, bits))
+    if args.json:
+        print(json.dumps([{"input": int(b), "predicted": int(p), "probability": float(q)}
+                          for b, p, q in zip(bits, predicted, probability)]))
+    else:
+        print("position input predicted probability")
+        print("\n".join(f"{t} {b} {p} {q:.6f}"
+                        for t, (b, p, q) in enumerate(zip(bits, predicted, probability))))
+    return 0
+
+
+def cmd_export(args) -> int:
+    _check_run(args.run_dir)
+    if os.path.exists(args.export_dir) and (not os.path.isdir(args.export_dir)
+                                            or os.listdir(args.export_dir)):
+        raise UsageError(f"export folder {args.export_dir!r} already exists and is not empty")
+    check_writable_parent(os.path.join(args.export_dir, "saved_model.pb"), "export folder")
+    from rnnlab.inference import export
+
+    _with_checkpoint(lambda: export(args.run_dir, args.export_dir))
+    print(f"SavedModel written to {args.export_dir}: step(x [batch, 1], state) -> "
+          f"(probabilities, state)")
+    return 0
+
+
+def _with_checkpoint(action):
+    from rnnlab.checkpoint import CheckpointError
+
+    try:
+        return action()
+    except CheckpointError as err:
+        raise UsageError(str(err)) from None
 
 
 def main(argv=None) -> int:

@@ -40,6 +40,9 @@ class TrainConfig:
     plot: str = _opt("auto", "auto: live window if a display is available, else figure.png",
                      choices=PLOT_MODES)
     gif: Optional[str] = _opt(None, "also save an animation of training to this path")
+    checkpoint_every: float = _opt(1.0, "seconds at least between epoch-end checkpoints "
+                                   "(0: every epoch); the last epoch and an interrupt "
+                                   "always checkpoint")
     num_classes: int = _opt(2, "output classes (bits)", cli=False)
 
     @property
@@ -61,6 +64,9 @@ class TrainConfig:
         if not (isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0
                 and self.learning_rate != float("inf")):
             raise ConfigError(f"--learning-rate must be a positive number, got {self.learning_rate!r}")
+        if not (isinstance(self.checkpoint_every, (int, float)) and 0 <= self.checkpoint_every < float("inf")):
+            raise ConfigError(f"--checkpoint-every must be a number of seconds >= 0, "
+                              f"got {self.checkpoint_every!r}")
         if self.seed is not None and not (0 <= self.seed < 2**32):
             raise ConfigError(f"--seed must be in [0, 2**32), got {self.seed}")
         if self.series_length % self.batch_size:

@@ -1,7 +1,9 @@
 """The run folder: config.json, metrics.csv and figure files, each written atomically."""
 from __future__ import annotations
 
+import json
 import os
+import shutil
 
 import numpy as np
 
@@ -42,7 +44,11 @@ class MetricsFile:
 
     def add_epoch(self, epoch: int, losses: np.ndarray, accuracies: np.ndarray) -> None:
         self.blocks.append(format_epoch_rows(epoch, losses, accuracies))
-        write_atomic(self.path, METRICS_HEADER + "".join(self.blocks))
+        self.write()
+
+    def write(self, extra: str = "") -> None:
+        """Rewrite the file; `extra` rows (a partial epoch) are shown but not kept."""
+        write_atomic(self.path, METRICS_HEADER + "".join(self.blocks) + extra)
 
 
 class RunDirError(RuntimeError):
@@ -60,6 +66,34 @@ def check_run_dir(path: str, force: bool = False) -> None:
 
 
 def create_run_dir(path: str, force: bool = False) -> str:
+    """Make the run folder. With `force`, remove what an earlier run left there (and
+    only that: rnnlab's own files), so old checkpoints cannot mix with the new run."""
     check_run_dir(path, force)
+    if force and os.path.isdir(path):
+        for name in RUN_FILES:
+            target = os.path.join(path, name)
+            if os.path.isdir(target):
+                shutil.rmtree(target)
+            elif os.path.exists(target):
+                os.unlink(target)
     os.makedirs(path, exist_ok=True)
     return path
+
+
+RUN_FILES = ("config.json", "metrics.csv", "figure.png", "checkpoints", "tensorboard")
+
+
+def read_config(run_dir: str):
+    """The TrainConfig of an existing run, or RunDirError saying what is missing."""
+    from rnnlab.config import ConfigError, TrainConfig
+
+    path = os.path.join(run_dir, "config.json")
+    if not os.path.isdir(run_dir):
+        raise RunDirError(f"run folder {run_dir!r} does not exist")
+    if not os.path.isfile(path):
+        raise RunDirError(f"{run_dir!r} is not a run folder: it has no config.json")
+    try:
+        with open(path) as f:
+            return TrainConfig.from_json(f.read())
+    except (json.JSONDecodeError, TypeError, UnicodeDecodeError) as err:
+        raise RunDirError(f"{path} is not a readable rnnlab config ({err})") from None

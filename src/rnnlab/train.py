@@ -1,16 +1,22 @@
 """Truncated backpropagation through time, the story of a run from top to bottom."""
 from __future__ import annotations
 
+import dataclasses
 import os
+import signal
 import sys
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 from rnnlab._tf import tf
 
 from rnnlab import runfiles, viz
-from rnnlab.config import TrainConfig
+from rnnlab.board import TensorBoardLog
+from rnnlab.checkpoint import Checkpointer, Progress, restore_latest
+from rnnlab.config import ConfigError, TrainConfig
 from rnnlab.model import EchoRNN, tutorial_init
 from rnnlab.optim import Adagrad
 from rnnlab.tasks import echo_series, to_windows
@@ -63,13 +69,26 @@ def compile_window_runner(model: EchoRNN, optimizer: Adagrad, config: TrainConfi
     return run_windows
 
 
+class TrainingInterrupted(Exception):
+    """Ctrl-C or SIGTERM: a checkpoint was written where training stopped."""
+
+    def __init__(self, signum: int, run_dir: str, epoch: int, window: int):
+        self.signum = signum
+        super().__init__(f"interrupted at epoch {epoch}, window {window}; checkpoint written; "
+                         f"continue with: rnnlab train --resume {run_dir}")
+
+
+class TrainingDiverged(Exception):
+    """The loss stopped being a finite number; the last good checkpoint is kept."""
+
+
 @dataclass
 class History:
-    """What a run measured: one loss and accuracy per window, the figure's snapshots."""
+    """What a run measured: one loss and accuracy per window, wall time per epoch."""
 
-    losses: list = field(default_factory=list)       # per epoch: float32 [num_windows]
-    accuracies: list = field(default_factory=list)   # per epoch: float32 [num_windows]
-    seconds: list = field(default_factory=list)      # per epoch: wall time
+    losses: list       # per epoch: float32 [num_windows]
+    accuracies: list   # per epoch: float32 [num_windows]
+    seconds: list      # per epoch: wall time
 
     @property
     def window_losses(self) -> np.ndarray:
@@ -89,22 +108,48 @@ class Run:
     config: TrainConfig
     model: EchoRNN
     history: History
-    out_dir: str | None = None
+    out_dir: str
     live: object = None                            # the LiveFigure, when one was shown
     snapshots: list = field(default_factory=list)  # the figure's logged windows
 
 
-def chunk_bounds(num_windows: int, log_every: int, live: bool):
-    """Windows [start, stop) per compiled call.
+def chunk_bounds(num_windows: int, log_every: int):
+    """Windows [start, stop) per compiled call: [0, 1), [1, 101), [101, 201), ...
 
-    A live figure needs the program to come back at every logged window, so chunks end
-    there: [0, 1), [1, 101), [101, 201), ... Otherwise one call trains the whole epoch
-    (console lines and snapshots come back from it all the same).
+    Each chunk ends at a logged window, so the live figure and a stop request are
+    served between calls; the calls are few (7 per tutorial epoch) and cost ~0.1 ms.
     """
-    if not live:
-        return [(0, num_windows)]
     ends = list(range(1, num_windows, log_every)) + [num_windows]
     return list(zip([0] + ends[:-1], ends))
+
+
+@contextmanager
+def stop_requests():
+    """Turn Ctrl-C and SIGTERM into a request, honoured between compiled calls; a
+    second Ctrl-C stops at once. Outside the main thread, signals are left alone."""
+    request = {"signum": None}
+    if threading.current_thread() is not threading.main_thread():
+        yield request
+        return
+
+    def handler(signum, frame):
+        if request["signum"] is not None:
+            raise KeyboardInterrupt
+        request["signum"] = signum
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield request
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+def new_progress(config: TrainConfig, rng: np.random.RandomState) -> Progress:
+    n = config.num_windows
+    return Progress(epoch=0, window=0, rng_state=rng.get_state(),
+                    carried_state=np.zeros((config.batch_size, config.state_size), np.float32),
+                    epoch_losses=np.zeros(n, np.float32), epoch_hits=np.zeros(n, np.int32))
 
 
 def train(config: TrainConfig = TrainConfig(), *, force: bool = False, stdout=None) -> Run:
@@ -114,60 +159,160 @@ def train(config: TrainConfig = TrainConfig(), *, force: bool = False, stdout=No
     in the tutorial's order, so a run can be compared with the tutorial program seeded
     with np.random.seed(seed).
     """
-    out = stdout or sys.stdout
     config = config.resolved().validate()
     run_dir = runfiles.create_run_dir(config.out, force=force)
     runfiles.write_atomic(os.path.join(run_dir, "config.json"), config.to_json())
-    metrics = runfiles.MetricsFile(os.path.join(run_dir, "metrics.csv"))
-
     rng = np.random.RandomState(config.seed)
     model = EchoRNN(tutorial_init(rng, config.state_size, config.num_classes))
     optimizer = Adagrad(config.learning_rate, model.params)
+    return _run(config, run_dir, model, optimizer, rng, new_progress(config, rng), stdout)
+
+
+def resume(run_dir: str, *, epochs: int | None = None, plot: str | None = None,
+           gif: str | None = None, checkpoint_every: float | None = None,
+           stdout=None) -> Run:
+    """Continue a run from its newest readable checkpoint, exactly where it stopped.
+
+    Its settings come from its config.json; `epochs` may extend the run; `plot`, `gif`
+    and `checkpoint_every` change only how it is shown and saved, never its numbers.
+    """
+    config = runfiles.read_config(run_dir)
+    changes = {k: v for k, v in (("epochs", epochs), ("plot", plot), ("gif", gif),
+                                 ("checkpoint_every", checkpoint_every)) if v is not None}
+    config = config.replace(**changes, out=run_dir).validate()
+    model = EchoRNN(tutorial_init(np.random.RandomState(0), config.state_size,
+                                  config.num_classes))  # shapes only; the checkpoint sets values
+    optimizer = Adagrad(config.learning_rate, model.params)
+    progress = restore_latest(run_dir, model, optimizer)
+    if progress.epoch >= config.epochs:
+        raise ConfigError(f"run {run_dir!r} has finished its {progress.epoch} epochs; "
+                          f"pass --epochs N with N > {progress.epoch} to extend it")
+    if len(progress.epoch_losses) != config.num_windows:
+        raise ConfigError(f"run {run_dir!r}: its checkpoint does not fit its config.json")
+    if "epochs" in changes:
+        runfiles.write_atomic(os.path.join(run_dir, "config.json"), config.to_json())
+    rng = np.random.RandomState()
+    rng.set_state(progress.rng_state)
+    return _run(config, run_dir, model, optimizer, rng, progress, stdout)
+
+
+def _run(config, run_dir, model, optimizer, rng, progress: Progress, stdout) -> Run:
+    """The epochs from `progress` on: train, log, checkpoint, draw."""
+    out = stdout or sys.stdout
     run_windows = compile_window_runner(model, optimizer, config)
+    metrics = runfiles.MetricsFile(os.path.join(run_dir, "metrics.csv"), [
+        runfiles.format_epoch_rows(e, l, a)
+        for e, (l, a) in enumerate(zip(progress.losses, progress.accuracies))])
+    board = TensorBoardLog(os.path.join(run_dir, "tensorboard"))
+    checkpointer = Checkpointer(run_dir, model, optimizer)
 
     plot = config.plot
     if plot == "auto":
         plot = "live" if viz.display_available() else "file"
-    rows = config.batch_size
-    live = viz.open_live_figure(config.truncation, rows) if plot == "live" else None
-    if plot == "live" and live is None:
-        plot = "file"
+    live = viz.open_live_figure(config.truncation, config.batch_size) if plot == "live" else None
 
-    n, every = config.num_windows, config.log_every
-    history = History()
-    snapshots = []
-    for epoch in range(config.epochs):
-        started = time.perf_counter()
-        x, y = echo_series(rng, config.series_length, config.echo_step, config.batch_size)
-        out.write(f"New data, epoch {epoch}\n")
-        xw = to_windows(x, config.truncation).astype(np.float32)
-        yw = to_windows(y, config.truncation).astype(np.int32)
-        state = tf.zeros([config.batch_size, config.state_size])
-        losses = np.zeros(n, np.float32)
-        hits = np.zeros(n, np.int32)
-        for start, stop in chunk_bounds(n, every, live is not None):
-            chunk_losses, chunk_hits, state, snaps = run_windows(xw, yw, state, start, stop)
-            losses[start:stop] = chunk_losses.numpy()[start:stop]
-            hits[start:stop] = chunk_hits.numpy()[start:stop]
-            snaps = snaps.numpy()
-            for k in range(start + (-start) % every, stop, every):
-                out.write(f"Step {k} Loss {str(losses[k])}\n")  # float32 as the tutorial prints it
-                snapshots.append(viz.Snapshot(epoch, k, x=xw[k].astype(np.int64), y=yw[k],
-                                              probs=snaps[k // every], num_losses=epoch * n + k + 1))
-            if live is not None and (stop - 1) % every == 0:
-                live.refresh(np.concatenate(history.losses + [losses[:stop]]), snapshots[-1])
-        accuracies = hits / np.float32(config.batch_size * config.truncation)
-        history.losses.append(losses)
-        history.accuracies.append(accuracies.astype(np.float32))
-        metrics.add_epoch(epoch, losses, accuracies)
-        history.seconds.append(time.perf_counter() - started)
-        out.write(f"Epoch {epoch} done: mean loss {losses.mean():.4f}, accuracy "
-                  f"{accuracies.mean():.4f}, {history.seconds[-1]:.3f} s\n")
+    try:
+        with stop_requests() as request:
+            while progress.epoch < config.epochs:
+                _train_epoch(config, run_dir, run_windows, rng, progress, out, live,
+                             metrics, board, checkpointer, request)
+    finally:
+        board.close()
 
-    all_losses = history.window_losses
-    if snapshots and plot in ("file", "live"):
-        viz.save_png(os.path.join(run_dir, "figure.png"), all_losses, snapshots[-1],
-                     config.truncation, rows)
-    if snapshots and config.gif:
-        viz.save_gif(config.gif, all_losses, snapshots, config.truncation, rows)
-    return Run(config, model, history, run_dir, live=live, snapshots=snapshots)
+    losses = np.concatenate(progress.losses)
+    if progress.snapshots and plot in ("file", "live"):
+        viz.save_png(os.path.join(run_dir, "figure.png"), losses, progress.snapshots[-1],
+                     config.truncation, config.batch_size)
+    if progress.snapshots and config.gif:
+        viz.save_gif(config.gif, losses, progress.snapshots, config.truncation, config.batch_size)
+    history = History(progress.losses, progress.accuracies, progress.seconds)
+    return Run(config, model, history, run_dir, live=live, snapshots=progress.snapshots)
+
+
+def _progress_bar(epoch: int, total: int, first: int):
+    from tqdm import tqdm
+
+    quiet = not sys.stderr.isatty() or bool(os.environ.get("CI"))
+    return tqdm(total=total, initial=first, desc=f"epoch {epoch}", unit="window",
+                leave=False, disable=quiet, file=sys.stderr)
+
+
+def _train_epoch(config, run_dir, run_windows, rng, progress, out, live, metrics, board,
+                 checkpointer, request) -> None:
+    """Windows progress.window.. of epoch progress.epoch, then the epoch-end writes."""
+    n, every, epoch, first = config.num_windows, config.log_every, progress.epoch, progress.window
+    started = time.perf_counter()
+    rng.set_state(progress.rng_state)  # mid-epoch resume: draws this epoch's series again
+    x, y = echo_series(rng, config.series_length, config.echo_step, config.batch_size)
+    out.write(f"New data, epoch {epoch}\n" if first == 0 else
+              f"Resuming epoch {epoch} at window {first}\n")
+    xw = to_windows(x, config.truncation).astype(np.float32)
+    yw = to_windows(y, config.truncation).astype(np.int32)
+    state = tf.constant(progress.carried_state)
+    bar = _progress_bar(epoch, n, first)
+    for start, stop in chunk_bounds(n, every):
+        if stop <= first:
+            continue
+        start = max(start, first)
+        chunk_losses, chunk_hits, state, snaps = run_windows(xw, yw, state, start, stop)
+        losses = chunk_losses.numpy()[start:stop]
+        if not np.isfinite(losses).all():
+            bad = start + int(np.argmin(np.isfinite(losses)))
+            bar.close()
+            raise TrainingDiverged(
+                f"loss became {losses[bad - start]} at epoch {epoch}, window {bad}; "
+                f"{_last_good(run_dir, epoch)}; try a smaller --learning-rate")
+        progress.epoch_losses[start:stop] = losses
+        progress.epoch_hits[start:stop] = chunk_hits.numpy()[start:stop]
+        progress.window, progress.carried_state = stop, state.numpy()
+        snaps = snaps.numpy()
+        for k in range(start + (-start) % every, stop, every):
+            out.write(f"Step {k} Loss {str(losses[k - start])}\n")  # float32, as the tutorial prints
+            progress.snapshots.append(viz.Snapshot(
+                epoch, k, x=xw[k].astype(np.int64), y=yw[k].astype(np.int64),
+                probs=snaps[k // every], num_losses=len(progress.losses) * n + k + 1))
+        if live is not None and (stop - 1) % every == 0:
+            done = np.concatenate(progress.losses + [progress.epoch_losses[:stop]])
+            live.refresh(done, progress.snapshots[-1])
+        bar.update(stop - start)
+        if request["signum"] is not None and stop < n:
+            bar.close()
+            _save_interrupted(config, run_dir, progress, metrics, checkpointer, request)
+    bar.close()
+
+    losses, hits = progress.epoch_losses, progress.epoch_hits
+    accuracies = (hits / np.float32(config.batch_size * config.truncation)).astype(np.float32)
+    progress.losses.append(losses)
+    progress.accuracies.append(accuracies)
+    progress.seconds.append(time.perf_counter() - started)
+    progress.epoch, progress.window, progress.rng_state = epoch + 1, 0, rng.get_state()
+    progress.carried_state = np.zeros_like(progress.carried_state)  # zeros at each epoch start
+    progress.epoch_losses, progress.epoch_hits = np.zeros(n, np.float32), np.zeros(n, np.int32)
+
+    # metrics.csv before the checkpoint: the file is never behind the newest checkpoint.
+    metrics.add_epoch(epoch, losses, accuracies)
+    board.write_epoch(epoch, losses, accuracies)
+    interrupted = request["signum"] is not None and progress.epoch < config.epochs
+    if (interrupted or progress.epoch == config.epochs
+            or time.monotonic() - checkpointer.last_save >= config.checkpoint_every):
+        checkpointer.save(progress)
+    out.write(f"Epoch {epoch} done: mean loss {losses.mean():.4f}, accuracy "
+              f"{accuracies.mean():.4f}, {progress.seconds[-1]:.3f} s\n")
+    if interrupted:
+        raise TrainingInterrupted(request["signum"], run_dir, progress.epoch, 0)
+
+
+def _save_interrupted(config, run_dir, progress, metrics, checkpointer, request):
+    """Stop mid-epoch: checkpoint the position reached, show its rows, and stop."""
+    w = progress.window
+    hits = progress.epoch_hits[:w] / np.float32(config.batch_size * config.truncation)
+    partial = runfiles.format_epoch_rows(progress.epoch, progress.epoch_losses[:w], hits)
+    metrics.write(extra=partial)
+    checkpointer.save(progress)
+    raise TrainingInterrupted(request["signum"], run_dir, progress.epoch, w)
+
+
+def _last_good(run_dir: str, epoch: int) -> str:
+    if epoch == 0:
+        return "no checkpoint was written before it"
+    return f"the last good checkpoint (end of epoch {epoch - 1}) is kept in {run_dir}"
