@@ -122,7 +122,9 @@ def restore_latest(run_dir: str, model: EchoRNN, optimizer: Adagrad | None = Non
             if state.progress is None:
                 raise ValueError("it holds no run progress")
             return state.progress
-        except (tf.errors.OpError, ValueError, KeyError, AssertionError, OSError) as err:
+        # TensorFlow reports a damaged file in many ways (DataLossError, IndexError from
+        # a short read, ValueError from a bad index, ...): each means "this one is unusable".
+        except Exception as err:
             reason = str(err).strip().splitlines()[0][:160] if str(err).strip() else type(err).__name__
             warn(f"rnnlab: checkpoint {os.path.relpath(path, run_dir)} is unreadable ({reason}); "
                  f"trying an older one")

@@ -178,12 +178,14 @@ def cmd_eval(args) -> int:
 def cmd_predict(args) -> int:
     _check_run(args.run_dir)
     text = args.bits if args.bits is not None else sys.stdin.read()
-    from rnnlab.inference import parse_bits, predict
+    from rnnlab.tasks import parse_bits
 
     try:
         bits = parse_bits(text)
     except ValueError as err:
         raise UsageError(f"{'--bits' if args.bits is not None else 'stdin'}: {err}") from None
+    from rnnlab.inference import predict
+
     predicted, probability = _with_checkpoint(lambda: predict(args.run_dir, bits))
     if args.json:
         print(json.dumps([{"input": int(b), "predicted": int(p), "probability": float(q)}

@@ -62,19 +62,6 @@ def evaluate(run_dir: str, series_length: int | None = None, seed: int | None = 
             "predictable_accuracy": float(right[predictable].mean())}
 
 
-def parse_bits(text: str) -> np.ndarray:
-    """'0110 1...' -> int array; whitespace is ignored, anything else is an error."""
-    bits = []
-    for position, char in enumerate(text):
-        if char in "01":
-            bits.append(char == "1")
-        elif not char.isspace():
-            raise ValueError(f"character {char!r} at position {position} is not a bit (0 or 1)")
-    if not bits:
-        raise ValueError("no bits given")
-    return np.array(bits, dtype=np.int64)
-
-
 def predict(run_dir: str, bits: np.ndarray):
     """Per input bit: the predicted bit and its probability, state carried along the
     stream from zeros; a batch of one, any length."""

@@ -35,3 +35,16 @@ def unpredictable_mask(batch_size: int, row_length: int, echo_step: int) -> np.n
     mask = np.zeros((batch_size, row_length), dtype=bool)
     mask[:, :echo_step] = True
     return mask
+
+
+def parse_bits(text: str) -> np.ndarray:
+    """'0110 1...' -> int array; whitespace is ignored, anything else is an error."""
+    bits = []
+    for position, char in enumerate(text):
+        if char in "01":
+            bits.append(char == "1")
+        elif not char.isspace():
+            raise ValueError(f"character {char!r} at position {position} is not a bit (0 or 1)")
+    if not bits:
+        raise ValueError("no bits given")
+    return np.array(bits, dtype=np.int64)

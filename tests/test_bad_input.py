@@ -1,0 +1,75 @@
+"""Every bad input gets one clear line and exit code 2; no traceback; no run is touched."""
+import hashlib
+import io
+import os
+import subprocess
+import sys
+
+import pytest
+
+from rnnlab.config import TrainConfig
+from rnnlab.train import train
+
+
+@pytest.fixture(scope="module")
+def existing_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("runs") / "run"
+    train(TrainConfig(out=str(folder), epochs=1, series_length=15000, seed=2, plot="file"),
+          stdout=io.StringIO())
+    return folder
+
+
+def fingerprint(folder):
+    digest = hashlib.sha256()
+    for root, _, files in sorted(os.walk(folder)):
+        for name in sorted(files):
+            path = os.path.join(root, name)
+            digest.update(path.encode() + open(path, "rb").read())
+    return digest.hexdigest()
+
+
+CASES = [
+    (["train", "--epochs", "ten"], "'ten' is not an integer"),
+    (["train", "--epochs", "0"], "--epochs must be a positive integer"),
+    (["train", "--state-size", "-4"], "--state-size must be a positive integer"),
+    (["train", "--batch-size", "0"], "--batch-size must be a positive integer"),
+    (["train", "--truncation", "2.5"], "'2.5' is not an integer"),
+    (["train", "--learning-rate", "0"], "--learning-rate must be a positive number"),
+    (["train", "--learning-rate", "nan"], "--learning-rate must be a positive number"),
+    (["train", "--learning-rate", "fast"], "'fast' is not a number"),
+    (["train", "--series-length", "50001"], "not divisible by --batch-size 5"),
+    (["train", "--truncation", "20000"], "longer than a row"),
+    (["train", "--echo-step", "10000"], "not shorter than a row"),
+    (["train", "--seed", "-1"], "--seed must be in"),
+    (["train", "--log-every", "0"], "--log-every must be a positive integer"),
+    (["train", "--checkpoint-every", "-1"], "--checkpoint-every must be"),
+    (["train", "--plot", "sideways"], "invalid choice: 'sideways'"),
+    (["train", "--gif", "movie.png"], "--gif must name a .gif file"),
+    (["train", "--out", "/etc/hostname/run"], "is not a writable folder"),
+    (["train", "--frobnicate"], "unrecognized arguments: --frobnicate"),
+    (["train", "--out", "{run}"], "already holds files"),
+    (["train", "--resume", "{run}", "--truncation", "10"], "contradicts the run's config.json"),
+    (["train", "--resume", "{run}", "--force"], "cannot be combined with --force"),
+    (["train", "--resume", "{missing}"], "does not exist"),
+    (["train", "--resume", "/etc"], "has no config.json"),
+    (["eval", "{missing}"], "does not exist"),
+    (["eval", "{run}", "--series-length", "7"], "not divisible by --batch-size"),
+    (["predict", "{run}", "--bits", "0110a1"], "character 'a' at position 4 is not a bit"),
+    (["predict", "{run}", "--bits", "  "], "no bits given"),
+    (["export", "{run}", "{run}"], "already exists and is not empty"),
+    ([], "the following arguments are required: COMMAND"),
+]
+
+
+@pytest.mark.parametrize("args, message", CASES, ids=[" ".join(a) or "(none)" for a, _ in CASES])
+def test_bad_input(args, message, existing_run, tmp_path):
+    before = fingerprint(existing_run)
+    args = [a.format(run=existing_run, missing=tmp_path / "nope") for a in args]
+    done = subprocess.run([sys.executable, "-m", "rnnlab.cli"] + args, capture_output=True,
+                          text=True, cwd=tmp_path, timeout=120)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2, done.stderr
+    assert len(lines) == 1 and lines[0].startswith("rnnlab: error: "), done.stderr
+    assert message in lines[0]
+    assert fingerprint(existing_run) == before
+    assert not os.path.exists(tmp_path / "runs")  # no run folder was started either
