@@ -36,7 +36,7 @@ from rnnlab.config import TrainConfig  # noqa: E402
 from rnnlab.model import EchoRNN, tutorial_init  # noqa: E402
 from rnnlab.optim import Adagrad  # noqa: E402
 from rnnlab.tasks import echo_series, to_windows  # noqa: E402
-from rnnlab.train import train  # noqa: E402
+from rnnlab.tbptt import train  # noqa: E402
 from tutorial_tf1 import run_tutorial  # noqa: E402
 
 

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from rnnlab.config import TrainConfig
-from rnnlab.train import train
+from rnnlab.tbptt import train
 
 
 @pytest.fixture(scope="module")

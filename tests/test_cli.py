@@ -75,3 +75,12 @@ def test_existing_run_is_never_overwritten_without_force(tmp_path):
     done = rnnlab("train", "--out", str(out), "--epochs", "1")
     assert done.returncode == 2 and "already holds files" in done.stderr
     assert (out / "metrics.csv").read_text() == "precious\n"
+
+
+def test_package_api_loads_tensorflow_only_when_training_starts():
+    code = ("import sys\nfrom rnnlab import TrainConfig\n"
+            "assert 'tensorflow' not in sys.modules\n"
+            "from rnnlab import train, resume\n"
+            "assert callable(train) and callable(resume) and 'tensorflow' in sys.modules\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

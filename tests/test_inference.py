@@ -11,7 +11,7 @@ import pytest
 import numpy_bptt
 from rnnlab.config import TrainConfig
 from rnnlab.inference import evaluate, load_model, predict
-from rnnlab.train import train
+from rnnlab.tbptt import train
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from rnnlab.config import TrainConfig
 from rnnlab.model import EchoRNN, tutorial_init
 from rnnlab.optim import Adagrad
 from rnnlab.tasks import echo_series, to_windows
-from rnnlab.train import compile_window_runner
+from rnnlab.tbptt import compile_window_runner
 
 
 def window(seed=0, batch=5, T=15, S=4):

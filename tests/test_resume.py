@@ -9,7 +9,7 @@ import pytest
 
 from rnnlab.checkpoint import CheckpointError, checkpoint_paths
 from rnnlab.config import TrainConfig
-from rnnlab.train import TrainingDiverged, resume, train
+from rnnlab.tbptt import TrainingDiverged, resume, train
 
 SMALL = dict(series_length=15000, seed=5, plot="none", checkpoint_every=0)
 

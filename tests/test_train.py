@@ -8,7 +8,7 @@ from rnnlab.config import TrainConfig
 from rnnlab.model import EchoRNN, tutorial_init
 from rnnlab.optim import Adagrad
 from rnnlab.tasks import echo_series, to_windows
-from rnnlab.train import chunk_bounds, compile_window_runner, train
+from rnnlab.tbptt import chunk_bounds, compile_window_runner, train
 from tutorial_tf1 import run_tutorial
 
 

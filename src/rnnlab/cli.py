@@ -129,7 +129,7 @@ def cmd_train(args) -> int:
         check_writable_parent(config.gif, "--gif")
 
     from rnnlab.checkpoint import CheckpointError
-    from rnnlab.train import TrainingDiverged, TrainingInterrupted, resume, train
+    from rnnlab.tbptt import TrainingDiverged, TrainingInterrupted, resume, train
 
     try:
         if args.resume:

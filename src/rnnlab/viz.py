@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 PANEL_ROWS = 5  # panels 2..6 show the first five rows of the batch, as in the tutorial
 
@@ -38,6 +39,7 @@ class TutorialFigure:
         self.loss_axes = axes[0]
         (self.loss_line,) = self.loss_axes.plot([], [])
         self.loss_axes.set_title("loss per window", fontsize=9)
+        self.loss_axes.xaxis.set_major_locator(MaxNLocator(4, integer=True))
         self.bars = []
         steps = range(truncation)
         for r in range(min(rows, PANEL_ROWS)):
@@ -109,19 +111,20 @@ class LiveFigure:
     """The figure in a window, refreshed as training goes.
 
     A redraw of six panels costs tens of milliseconds while a whole epoch trains in
-    about ten, so refreshes are skipped until training has run `budget`^-1 times as long
-    as the last redraw took: drawing never costs more than about `budget` of the run.
+    about twenty, so refreshes are skipped until training has run 1/`budget` times as
+    long as the last redraw took (at most `max_wait` seconds): drawing costs about
+    `budget` of the run. The first draw (opening the window) does not count.
     """
 
-    def __init__(self, truncation: int, rows: int, budget: float = 0.05):
+    def __init__(self, truncation: int, rows: int, budget: float = 0.05, max_wait: float = 2.0):
         import matplotlib.pyplot as plt
 
         self.plt = plt
         plt.ion()
         self.view = TutorialFigure(plt.figure(figsize=(11, 6.5)), truncation, rows)
         plt.show(block=False)
-        self.budget = budget
-        self.next_draw = 0.0
+        self.budget, self.max_wait = budget, max_wait
+        self.next_draw, self.drawn = 0.0, 0
 
     def refresh(self, losses: np.ndarray, snap: Snapshot, force: bool = False) -> None:
         now = time.perf_counter()
@@ -131,7 +134,9 @@ class LiveFigure:
         self.view.fig.canvas.draw_idle()
         self.view.fig.canvas.flush_events()
         cost = time.perf_counter() - now
-        self.next_draw = now + cost + cost / self.budget
+        self.drawn += 1
+        wait = min(cost / self.budget, self.max_wait) if self.drawn > 1 else 0.0
+        self.next_draw = now + cost + wait
 
     def keep_open(self) -> None:
         """As the tutorial ends: leave the final figure on screen until its window closes."""

@@ -220,6 +220,8 @@ def _run(config, run_dir, model, optimizer, rng, progress: Progress, stdout) -> 
         board.close()
 
     losses = np.concatenate(progress.losses)
+    if live is not None and progress.snapshots:  # the figure's last state stays on screen
+        live.refresh(losses[:progress.snapshots[-1].num_losses], progress.snapshots[-1], force=True)
     if progress.snapshots and plot in ("file", "live"):
         viz.save_png(os.path.join(run_dir, "figure.png"), losses, progress.snapshots[-1],
                      config.truncation, config.batch_size)
@@ -246,15 +248,15 @@ def _train_epoch(config, run_dir, run_windows, rng, progress, out, live, metrics
     x, y = echo_series(rng, config.series_length, config.echo_step, config.batch_size)
     out.write(f"New data, epoch {epoch}\n" if first == 0 else
               f"Resuming epoch {epoch} at window {first}\n")
-    xw = to_windows(x, config.truncation).astype(np.float32)
-    yw = to_windows(y, config.truncation).astype(np.int32)
+    xw, yw = to_windows(x, config.truncation), to_windows(y, config.truncation)
+    x_epoch, y_epoch = tf.constant(xw, tf.float32), tf.constant(yw, tf.int32)  # once per epoch
     state = tf.constant(progress.carried_state)
     bar = _progress_bar(epoch, n, first)
     for start, stop in chunk_bounds(n, every):
         if stop <= first:
             continue
         start = max(start, first)
-        chunk_losses, chunk_hits, state, snaps = run_windows(xw, yw, state, start, stop)
+        chunk_losses, chunk_hits, state, snaps = run_windows(x_epoch, y_epoch, state, start, stop)
         losses = chunk_losses.numpy()[start:stop]
         if not np.isfinite(losses).all():
             bad = start + int(np.argmin(np.isfinite(losses)))
@@ -269,7 +271,7 @@ def _train_epoch(config, run_dir, run_windows, rng, progress, out, live, metrics
         for k in range(start + (-start) % every, stop, every):
             out.write(f"Step {k} Loss {str(losses[k - start])}\n")  # float32, as the tutorial prints
             progress.snapshots.append(viz.Snapshot(
-                epoch, k, x=xw[k].astype(np.int64), y=yw[k].astype(np.int64),
+                epoch, k, x=xw[k], y=yw[k],
                 probs=snaps[k // every], num_losses=len(progress.losses) * n + k + 1))
         if live is not None and (stop - 1) % every == 0:
             done = np.concatenate(progress.losses + [progress.epoch_losses[:stop]])
