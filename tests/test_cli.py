@@ -41,6 +41,24 @@ def test_train_end_to_end_writes_the_run_folder(tmp_path):
     assert gif.read_bytes()[:6] == b"GIF89a"
 
 
+def test_cli_figure_is_the_tutorials_six_panels(tmp_path, monkeypatch, capsys):
+    from rnnlab import viz
+    from rnnlab.cli import main
+
+    figures = []
+    save_png = viz.save_png
+    monkeypatch.setattr(viz, "save_png", lambda *a, **k: figures.append(save_png(*a, **k)))
+    out = tmp_path / "run"
+    assert main(["train", "--epochs", "1", "--series-length", "15000", "--seed", "0",
+                 "--out", str(out), "--plot", "file"]) == 0
+    assert "Step 100 Loss" in capsys.readouterr().out
+    (fig,) = figures
+    assert len(fig.axes) == 6
+    assert fig.axes[0].lines[0].get_xdata()[-1] == 100  # loss up to the last logged window
+    assert all(len(ax.patches) == 3 * 15 for ax in fig.axes[1:])
+    assert (out / "figure.png").stat().st_size > 10000
+
+
 def test_help_and_bad_flags_answer_without_tensorflow():
     code = ("import sys\nfrom rnnlab.cli import main\n"
             "rc = main(['train', '--epochs', 'ten'])\n"

@@ -75,12 +75,14 @@ def new_file_figure(truncation: int, rows: int) -> TutorialFigure:
     return TutorialFigure(fig, truncation, rows)
 
 
-def save_png(path: str, losses: np.ndarray, snap: Snapshot, truncation: int, rows: int) -> None:
+def save_png(path: str, losses: np.ndarray, snap: Snapshot, truncation: int, rows: int):
+    """The figure as it stood at `snap`; returns the matplotlib Figure."""
     view = new_file_figure(truncation, rows)
     view.update(losses[:snap.num_losses], snap)
     tmp = path + ".tmp.png"
     view.fig.savefig(tmp, dpi=100)
     os.replace(tmp, path)
+    return view.fig
 
 
 def save_gif(path: str, losses: np.ndarray, snaps: list, truncation: int, rows: int,
