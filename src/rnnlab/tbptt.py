@@ -268,7 +268,10 @@ def _train_epoch(config, run_dir, run_windows, rng, progress, out, live, metrics
         progress.epoch_hits[start:stop] = chunk_hits.numpy()[start:stop]
         progress.window, progress.carried_state = stop, state.numpy()
         snaps = snaps.numpy()
-        for k in range(start + (-start) % every, stop, every):
+        logged = range(start + (-start) % every, stop, every)
+        if logged:
+            bar.clear()  # the tutorial's lines go above the progress bar, not into it
+        for k in logged:
             out.write(f"Step {k} Loss {str(losses[k - start])}\n")  # float32, as the tutorial prints
             progress.snapshots.append(viz.Snapshot(
                 epoch, k, x=xw[k], y=yw[k],
@@ -276,6 +279,7 @@ def _train_epoch(config, run_dir, run_windows, rng, progress, out, live, metrics
         if live is not None and (stop - 1) % every == 0:
             done = np.concatenate(progress.losses + [progress.epoch_losses[:stop]])
             live.refresh(done, progress.snapshots[-1])
+        out.flush()
         bar.update(stop - start)
         if request["signum"] is not None and stop < n:
             bar.close()
