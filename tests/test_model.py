@@ -24,8 +24,8 @@ def window(seed=0, batch=5, T=15, S=4):
 def test_gradients_match_numpy_bptt():
     params, x, y, h0 = window()
     model = EchoRNN(params, dtype=tf.float64)
-    loss, _, h_last, grads = model.loss_and_grads(tf.constant(x, tf.float64),
-                                                  tf.constant(y, tf.int32), tf.constant(h0))
+    loss, _, (h_last,), grads = model.loss_and_grads(tf.constant(x, tf.float64),
+                                                     tf.constant(y, tf.int32), (tf.constant(h0),))
     ref_loss, ref_grads, ref_h = numpy_bptt.loss_and_grads(params, x, y, h0)
     assert loss.numpy() == pytest.approx(ref_loss, rel=1e-12)
     np.testing.assert_allclose(h_last.numpy(), ref_h, rtol=1e-12)
@@ -39,11 +39,11 @@ def test_handwritten_gradients_match_autodiff_in_float32():
     model = EchoRNN(params)
     xs, ys, hs = tf.constant(x, tf.float32), tf.constant(y, tf.int32), tf.constant(h0, tf.float32)
     with tf.GradientTape() as tape:
-        logits, _ = model.unroll(xs, hs)
+        logits, _ = model.unroll(xs, (hs,))
         loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
             labels=tf.transpose(ys), logits=logits))
     auto = tape.gradient(loss, model.params)
-    hand_loss, _, _, hand = model.loss_and_grads(xs, ys, hs)
+    hand_loss, _, _, hand = model.loss_and_grads(xs, ys, (hs,))
     assert hand_loss.numpy() == pytest.approx(loss.numpy(), rel=1e-6)
     for a, h in zip(auto, hand):
         np.testing.assert_allclose(h.numpy(), a.numpy(), rtol=1e-4, atol=1e-7)
@@ -58,11 +58,11 @@ def test_carried_state_equals_one_long_unrolled_pass():
     runner = compile_window_runner(model, Adagrad(0.0, model.params), config)
     x, y = echo_series(rng, config.series_length, config.echo_step, config.batch_size)
     xw = to_windows(x, 15).astype(np.float32)
-    _, _, state, _ = runner(xw, to_windows(y, 15).astype(np.int32),
-                            tf.zeros([5, 4]), 0, config.num_windows)
+    _, _, (state,), _ = runner(xw, to_windows(y, 15).astype(np.int32),
+                               model.zero_state(5), 0, config.num_windows)
     used = x[:, :config.num_windows * 15].astype(np.float32)
-    _, states = model.unroll(tf.constant(used), tf.zeros([5, 4]))
-    np.testing.assert_allclose(state.numpy(), states[-1].numpy(), rtol=1e-5, atol=1e-6)
+    _, (last,) = model.unroll(tf.constant(used), model.zero_state(5))
+    np.testing.assert_allclose(state.numpy(), last.numpy(), rtol=1e-5, atol=1e-6)
     assert config.num_windows == 8
 
 

@@ -60,7 +60,7 @@ def test_compiled_chunk_is_traced_once_and_chunks_equal_one_call():
         x, y = echo_series(rng, config.series_length, config.echo_step, config.batch_size)
         xw, yw = to_windows(x, 15).astype(np.float32), to_windows(y, 15).astype(np.int32)
         losses = np.zeros(config.num_windows, np.float32)
-        state = tf.zeros([5, 4])
+        state = model.zero_state(5)
         for _ in range(2):  # two epochs, the second on the carried weights
             for start, stop in bounds:
                 out, _, state, _ = runner(xw, yw, state, start, stop)

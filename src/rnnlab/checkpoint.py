@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rnnlab._tf import tf
-from rnnlab.model import EchoRNN
-from rnnlab.optim import Adagrad
 from rnnlab.viz import Snapshot
 
 CHECKPOINT_DIR = "checkpoints"
@@ -33,7 +31,7 @@ class Progress:
     epoch: int                     # the epoch in progress (== epochs when the run is done)
     window: int                    # the next window of `epoch` to train
     rng_state: tuple               # numpy RandomState at the start of `epoch`
-    carried_state: np.ndarray      # [batch, S], the RNN state entering `window`
+    carried_state: list            # the RNN state entering `window`: [batch, S] arrays
     epoch_losses: np.ndarray       # [num_windows] of `epoch`, filled up to `window`
     epoch_hits: np.ndarray         # [num_windows] correct bits per window, likewise
     losses: list = field(default_factory=list)      # per finished epoch: [num_windows]
@@ -47,7 +45,7 @@ class Progress:
             position=np.array([self.epoch, self.window]),
             rng_keys=self.rng_state[1], rng_pos=np.array(self.rng_state[2]),
             rng_gauss=np.array([self.rng_state[3], self.rng_state[4]], dtype=np.float64),
-            carried_state=self.carried_state, epoch_losses=self.epoch_losses,
+            epoch_losses=self.epoch_losses,
             epoch_hits=self.epoch_hits,
             losses=np.array(self.losses, np.float32).reshape(len(self.losses), -1),
             accuracies=np.array(self.accuracies, np.float32).reshape(len(self.losses), -1),
@@ -55,7 +53,8 @@ class Progress:
             snap_meta=np.array([(s.epoch, s.window, s.num_losses) for s in snaps], np.int64),
             snap_x=np.array([s.x for s in snaps], np.int8),
             snap_y=np.array([s.y for s in snaps], np.int8),
-            snap_probs=np.array([s.probs for s in snaps], np.float32))
+            snap_probs=np.array([s.probs for s in snaps], np.float32),
+            **{f"carried_state_{i}": s for i, s in enumerate(self.carried_state)})
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)
         return buffer.getvalue()
@@ -70,7 +69,9 @@ class Progress:
                                                 a["snap_probs"])]
         return cls(epoch, window,
                    ("MT19937", a["rng_keys"], int(a["rng_pos"]), int(gauss[0]), float(gauss[1])),
-                   a["carried_state"], a["epoch_losses"], a["epoch_hits"],
+                   [a[f"carried_state_{i}"] for i in range(sum(k.startswith("carried_state_")
+                                                               for k in a.files))],
+                   a["epoch_losses"], a["epoch_hits"],
                    list(a["losses"]), list(a["accuracies"]), list(a["seconds"]), snaps)
 
 
@@ -100,7 +101,7 @@ def checkpoint_paths(run_dir: str) -> list:
     return [p for _, p in sorted(numbered, reverse=True)]
 
 
-def restore_latest(run_dir: str, model: EchoRNN, optimizer: Adagrad | None = None,
+def restore_latest(run_dir: str, model, optimizer=None,
                    warn=None) -> Progress:
     """Load the newest readable checkpoint into `model` (and `optimizer`); return its Progress.
 
@@ -134,7 +135,7 @@ def restore_latest(run_dir: str, model: EchoRNN, optimizer: Adagrad | None = Non
 class Checkpointer:
     """Saves a run's checkpoints into RUN_DIR/checkpoints, keeping the newest few."""
 
-    def __init__(self, run_dir: str, model: EchoRNN, optimizer: Adagrad):
+    def __init__(self, run_dir: str, model, optimizer):
         self.state = _ProgressState()
         checkpoint = _checkpoint(model, optimizer, self.state)
         existing = checkpoint_paths(run_dir)

@@ -13,6 +13,10 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 PLOT_MODES = ("auto", "live", "file", "none")
+CELLS = ("vanilla", "lstm", "gru", "keras-simple", "keras-lstm", "keras-gru")
+INITS = ("tutorial", "glorot")
+TASKS = ("echo", "dependency")
+LAYOUTS = ("tutorial", "rows")
 
 
 class ConfigError(ValueError):
@@ -34,6 +38,20 @@ class TrainConfig:
     echo_step: int = _opt(3, "the target at t is the input at t - echo_step")
     batch_size: int = _opt(5, "parallel rows the series is cut into")
     learning_rate: float = _opt(0.3, "Adagrad learning rate")
+    cell: str = _opt("vanilla", "recurrent cell: from scratch (vanilla, lstm, gru) or "
+                     "Keras's own (keras-simple, keras-lstm, keras-gru)", choices=CELLS)
+    layers: int = _opt(1, "stacked recurrent layers")
+    init: Optional[str] = _opt(None, "initial weights: tutorial (uniform [0, 1)) or glorot "
+                               "(default: tutorial for the vanilla cell on the echo task, "
+                               "else glorot)", choices=INITS)
+    task: str = _opt("echo", "echo: the tutorial's; dependency: y depends on x 3 and 8 "
+                     "steps back (R2RT)", choices=TASKS)
+    layout: str = _opt("tutorial", "tutorial: one series cut into rows (row r continues row "
+                       "r-1); rows: each row its own series, every target predictable",
+                       choices=LAYOUTS)
+    stride: Optional[int] = _opt(None, "TBPTT(k1, k2): advance the state k1 = stride steps "
+                                 "per update, backpropagate k2 = truncation steps "
+                                 "(default: truncation, the tutorial's windows)")
     seed: Optional[int] = _opt(None, "seed of numpy's RandomState (default: drawn and recorded)")
     log_every: int = _opt(100, "windows between console lines and figure refreshes")
     out: Optional[str] = _opt(None, "run folder (default runs/<date-time>)")
@@ -50,14 +68,19 @@ class TrainConfig:
         return self.series_length // self.batch_size
 
     @property
+    def step_size(self) -> int:
+        """k1: steps the carried state advances per window (the stride, or truncation)."""
+        return self.stride or self.truncation
+
+    @property
     def num_windows(self) -> int:
         """Windows per epoch; the tail of each row shorter than a window is never used."""
-        return self.row_length // self.truncation
+        return (self.row_length - self.truncation) // self.step_size + 1
 
     def validate(self) -> "TrainConfig":
         """Raise ConfigError naming the first setting that cannot work."""
         for name in ("epochs", "series_length", "truncation", "state_size",
-                     "echo_step", "batch_size", "log_every"):
+                     "echo_step", "batch_size", "log_every", "layers"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigError(f"--{_flag(name)} must be a positive integer, got {value!r}")
@@ -78,16 +101,26 @@ class TrainConfig:
         if self.echo_step >= self.row_length:
             raise ConfigError(f"--echo-step {self.echo_step} is not shorter than a row "
                               f"({self.row_length} steps)")
-        if self.plot not in PLOT_MODES:
-            raise ConfigError(f"--plot must be one of {', '.join(PLOT_MODES)}, got {self.plot!r}")
+        for name, allowed in (("plot", PLOT_MODES), ("cell", CELLS), ("task", TASKS),
+                              ("layout", LAYOUTS), ("init", INITS + (None,))):
+            if getattr(self, name) not in allowed:
+                raise ConfigError(f"--{name} must be one of "
+                                  f"{', '.join(a for a in allowed if a)}, got {getattr(self, name)!r}")
+        if self.stride is not None and not (isinstance(self.stride, int) and
+                                            1 <= self.stride <= self.truncation):
+            raise ConfigError(f"--stride must be an integer from 1 to --truncation "
+                              f"({self.truncation}), got {self.stride!r}")
         if self.gif is not None and not self.gif.lower().endswith(".gif"):
             raise ConfigError(f"--gif must name a .gif file, got {self.gif!r}")
         return self
 
     def resolved(self) -> "TrainConfig":
-        """Fill in what the user left open: a drawn seed (recorded in config.json) and
-        the run folder runs/<date-time>."""
+        """Fill in what the user left open: the initialisation, a drawn seed (recorded in
+        config.json) and the run folder runs/<date-time>."""
         config = self
+        if config.init is None:
+            tutorial = config.cell == "vanilla" and config.task == "echo"
+            config = config.replace(init="tutorial" if tutorial else "glorot")
         if config.seed is None:
             config = config.replace(seed=secrets.randbelow(2**32))
         if config.out is None:

@@ -7,32 +7,31 @@ import numpy as np
 
 from rnnlab._tf import tf
 from rnnlab.checkpoint import restore_latest
-from rnnlab.model import EchoRNN, tutorial_init
+from rnnlab.model import model_for
 from rnnlab.runfiles import read_config
-from rnnlab.tasks import echo_series, unpredictable_mask
+from rnnlab.tasks import make_series, unpredictable_mask
 
 
 def load_model(run_dir: str):
     """The run's config and its model with the newest readable checkpoint's weights."""
     config = read_config(run_dir)
-    model = EchoRNN(tutorial_init(np.random.RandomState(0), config.state_size,
-                                  config.num_classes))
+    model = model_for(config, np.random.RandomState(0))
     restore_latest(run_dir, model)
     return config, model
 
 
-def forward(model: EchoRNN, x, state):
-    """Run the RNN along x: [batch, L] bits, carrying `state` ([batch, S]) from step to
-    step. Returns softmax outputs [L, batch, C] and the final state."""
+def forward(model, x):
+    """Run the RNN along x: [batch, L] bits from a zero state, carrying the state from
+    step to step. Returns softmax outputs [L, batch, C]."""
 
     def step(carry, x_t):
         logits, new_state = model.step(x_t[:, None], carry[1])
         return tf.nn.softmax(logits), new_state
 
     batch = tf.shape(x)[0]
-    init = (tf.zeros([batch, model.W2.shape[1]]), state)
-    probs, states = tf.scan(step, tf.transpose(x), initializer=init)
-    return probs, states[-1]
+    init = (tf.zeros([batch, model.W2.shape[1]]), model.zero_state(batch))
+    probs, _ = tf.scan(step, tf.transpose(x), initializer=init)
+    return probs
 
 
 def evaluate(run_dir: str, series_length: int | None = None, seed: int | None = None) -> dict:
@@ -45,16 +44,17 @@ def evaluate(run_dir: str, series_length: int | None = None, seed: int | None = 
     config = config.replace(series_length=series_length or config.series_length,
                             seed=secrets.randbelow(2**32) if seed is None else seed).validate()
     rng = np.random.RandomState(config.seed)
-    x, y = echo_series(rng, config.series_length, config.echo_step, config.batch_size)
-    used = config.num_windows * config.truncation  # the windows training would use
-    x, y = x[:, :used], y[:, :used]
-    probs, _ = tf.function(forward, jit_compile=True)(
-        model, tf.constant(x, tf.float32), tf.zeros([config.batch_size, config.state_size]))
+    x, y = make_series(rng, config.task, config.layout, config.series_length,
+                       config.echo_step, config.batch_size)
+    probs = tf.function(forward, jit_compile=True)(model, tf.constant(x, tf.float32))
+    used = x.shape[1]
     p = np.transpose(probs.numpy(), (1, 0, 2))                  # [batch, L, C]
     p_target = np.take_along_axis(p, y[..., None], axis=-1)[..., 0]
     predicted = (p[..., 0] < 0.5).astype(y.dtype)
     right = predicted == y
-    predictable = ~unpredictable_mask(config.batch_size, used, config.echo_step)
+    predictable = np.ones_like(right)
+    if config.task == "echo" and config.layout == "tutorial":
+        predictable = ~unpredictable_mask(config.batch_size, used, config.echo_step)
     return {"run": run_dir, "seed": int(config.seed), "series_length": config.series_length,
             "positions": int(y.size), "loss": float(-np.log(np.maximum(p_target, 1e-30)).mean()),
             "accuracy": float(right.mean()),
@@ -66,33 +66,34 @@ def predict(run_dir: str, bits: np.ndarray):
     """Per input bit: the predicted bit and its probability, state carried along the
     stream from zeros; a batch of one, any length."""
     config, model = load_model(run_dir)
-    probs, _ = tf.function(forward)(model, tf.constant(bits[None, :], tf.float32),
-                                    tf.zeros([1, config.state_size]))
+    probs = tf.function(forward)(model, tf.constant(bits[None, :], tf.float32))
     p = probs.numpy()[:, 0, :]                                   # [L, C]
     predicted = (p[:, 0] < 0.5).astype(np.int64)
     return predicted, p[np.arange(len(bits)), predicted]
 
 
 class Stepper(tf.Module):
-    """What a SavedModel serves: one step of the RNN for a batch of any size."""
+    """What a SavedModel serves: one step of the RNN for a batch of any size. The model's
+    state tensors (an LSTM's h and c, every layer's) travel as one [batch, width] tensor."""
 
-    def __init__(self, model: EchoRNN):
+    def __init__(self, model):
         super().__init__(name="rnnlab_stepper")
         self.model = model
-        self.state_size = tf.constant(model.state_size)
-        S = model.state_size
+        self.widths = [int(s.shape[1]) for s in model.zero_state(1)]
+        self.state_width = tf.constant(sum(self.widths))
         self.step = tf.function(self._step, input_signature=[
             tf.TensorSpec([None, 1], tf.float32, name="x"),
-            tf.TensorSpec([None, S], tf.float32, name="state")])
+            tf.TensorSpec([None, sum(self.widths)], tf.float32, name="state")])
 
     def _step(self, x, state):
-        logits, state = self.model.step(x, state)
-        return {"probabilities": tf.nn.softmax(logits), "state": state}
+        logits, state = self.model.step(x, tuple(tf.split(state, self.widths, axis=1)))
+        return {"probabilities": tf.nn.softmax(logits), "state": tf.concat(state, axis=1)}
 
 
 def export(run_dir: str, export_dir: str) -> str:
-    """A SavedModel with the signature step(x [batch, 1], state [batch, S]) ->
-    {probabilities [batch, C], state [batch, S]}; start from a zero state."""
+    """A SavedModel with the signature step(x [batch, 1], state [batch, width]) ->
+    {probabilities [batch, C], state [batch, width]}; start from a zero state (width:
+    the model's `state_width`, the state size for the vanilla cell)."""
     _, model = load_model(run_dir)
     stepper = Stepper(model)
     tf.saved_model.save(stepper, export_dir, signatures={"step": stepper.step})

@@ -1,71 +1,150 @@
-"""The tutorial's vanilla RNN, written from scratch: parameters W, b, W2, b2, one step,
-and backpropagation through a window written out by hand."""
+"""The models: stacked cells and an output layer, and the tutorial's own vanilla RNN
+with backpropagation through a window written out by hand.
+
+Every model offers the same four things to the trainer, eval and export:
+`params`, `zero_state(batch)`, `step(x_t, state)` and `loss_and_grads(...)`.
+"""
 from __future__ import annotations
 
 import numpy as np
 
 from rnnlab._tf import tf
+from rnnlab.cells import init_weights, make_cell
 
 
-def tutorial_init(rng: np.random.RandomState, state_size: int, num_classes: int = 2):
-    """Initial weights in the tutorial's order: W = rand(S+1, S), then W2 = rand(S, C)."""
-    W = rng.rand(state_size + 1, state_size)
-    b = np.zeros((1, state_size))
-    W2 = rng.rand(state_size, num_classes)
-    b2 = np.zeros((1, num_classes))
-    return {"W": W, "b": b, "W2": W2, "b2": b2}
+def init_params(rng: np.random.RandomState, cell: str = "vanilla", layers: int = 1,
+                state_size: int = 4, num_inputs: int = 1, num_classes: int = 2,
+                init: str = "tutorial") -> dict:
+    """Initial weights drawn from `rng` in the tutorial's order: each layer's W (bottom
+    first), then the output layer's W2. With one vanilla layer and init "tutorial" this
+    is the tutorial's `W = rand(S+1, S)`, `W2 = rand(S, C)` exactly."""
+    cells = []
+    for layer in range(layers):
+        cells.append(init_weights(rng, cell, num_inputs if layer == 0 else state_size,
+                                  state_size, init))
+    if init == "tutorial":
+        W2 = rng.rand(state_size, num_classes)
+    else:
+        limit = np.sqrt(6.0 / (state_size + num_classes))
+        W2 = rng.uniform(-limit, limit, (state_size, num_classes))
+    return {"cells": cells, "W2": W2, "b2": np.zeros((1, num_classes))}
 
 
-class EchoRNN(tf.Module):
-    """state_t = tanh([x_t, state_{t-1}] @ W + b);  logits_t = state_t @ W2 + b2."""
+def tutorial_init(rng: np.random.RandomState, state_size: int, num_classes: int = 2) -> dict:
+    """The tutorial's initial weights, {W, b, W2, b2}: W = rand(S+1, S), then W2 = rand(S, C)."""
+    params = init_params(rng, "vanilla", 1, state_size, 1, num_classes, "tutorial")
+    return {**params["cells"][0], "W2": params["W2"], "b2": params["b2"]}
+
+
+def masked_mean_loss(logits, labels, loss_from: int):
+    """Mean cross-entropy over the window's steps from `loss_from` on, and its rows."""
+    losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+    return tf.reduce_mean(losses[loss_from:])
+
+
+class RNN(tf.Module):
+    """Stacked cells; logits_t = h_t(top) @ W2 + b2. Gradients by automatic differentiation."""
+
+    def __init__(self, params: dict, cell: str = "vanilla", name: str = "rnn"):
+        super().__init__(name=name)
+        self.cell_kind = cell
+        self.cells = [make_cell(cell, w, name=f"layer{i}") for i, w in enumerate(params["cells"])]
+        self.W2 = tf.Variable(params["W2"], dtype=tf.float32, name="W2")
+        self.b2 = tf.Variable(params["b2"], dtype=tf.float32, name="b2")
+
+    @property
+    def params(self):
+        """Trainable parameters: each layer's, bottom first, then W2 and b2."""
+        return [v for c in self.cells for v in c.trainable_variables] + [self.W2, self.b2]
+
+    def zero_state(self, batch: int) -> tuple:
+        """The carried state: the cells' state tensors, bottom layer first, as one tuple."""
+        return tuple(t for c in self.cells for t in c.zero_state(batch))
+
+    def _split(self, state):
+        parts, i = [], 0
+        for c in self.cells:
+            n = len(c.zero_state(1))
+            parts.append(tuple(state[i:i + n]))
+            i += n
+        return parts
+
+    def step(self, x_t, state):
+        """x_t: [batch, inputs], state: tuple -> (logits [batch, C], state)."""
+        new_state, h = [], x_t
+        for cell, s in zip(self.cells, self._split(state)):
+            h, s = cell.step(h, s)
+            new_state.extend(s)
+        return h @ self.W2 + self.b2, tuple(new_state)
+
+    def unroll(self, x_window, state, carry_at: int | None = None):
+        """x_window: [batch, T] -> (logits [T, batch, C], state after step `carry_at` - 1
+        (default: the last step)). Unrolled at trace time."""
+        T = x_window.shape[1]
+        carry_at = T if carry_at is None else carry_at
+        logits, carried = [], state
+        for t in range(T):
+            logits_t, state = self.step(x_window[:, t:t + 1], state)
+            logits.append(logits_t)
+            if t + 1 == carry_at:
+                carried = state
+        return tf.stack(logits), carried
+
+    def loss_and_grads(self, x_window, y_window, state, loss_from: int = 0,
+                       carry_at: int | None = None):
+        """One TBPTT update's worth: loss over steps loss_from.. of the window, its
+        gradients, and the state to carry into the next window (after `carry_at` steps).
+
+        x_window, y_window: [batch, T]. Returns (loss, logits [T, batch, C], carried, grads).
+        """
+        with tf.GradientTape() as tape:
+            logits, carried = self.unroll(x_window, state, carry_at)
+            loss = masked_mean_loss(logits, tf.transpose(y_window), loss_from)
+        return loss, logits, carried, tape.gradient(loss, self.params)
+
+
+class EchoRNN(RNN):
+    """The tutorial's model: one vanilla layer, state = tanh([x, state] @ W + b),
+    logits = state @ W2 + b2, with the window's BPTT written out by hand."""
 
     def __init__(self, params: dict, dtype=tf.float32, name: str = "echo_rnn"):
-        super().__init__(name=name)
-        self.W = tf.Variable(params["W"], dtype=dtype, name="W")
-        self.b = tf.Variable(params["b"], dtype=dtype, name="b")
-        self.W2 = tf.Variable(params["W2"], dtype=dtype, name="W2")
-        self.b2 = tf.Variable(params["b2"], dtype=dtype, name="b2")
+        if "cells" not in params:  # the tutorial's flat {W, b, W2, b2}
+            params = {"cells": [{"W": params["W"], "b": params["b"]}],
+                      "W2": params["W2"], "b2": params["b2"]}
+        super().__init__(params, "vanilla", name=name)
+        if dtype != tf.float32:  # float64, for checking gradients against NumPy
+            cell = self.cells[0]
+            cell.W = tf.Variable(params["cells"][0]["W"], dtype=dtype, name="W")
+            cell.b = tf.Variable(params["cells"][0]["b"], dtype=dtype, name="b")
+            self.W2 = tf.Variable(params["W2"], dtype=dtype, name="W2")
+            self.b2 = tf.Variable(params["b2"], dtype=dtype, name="b2")
+
+    @property
+    def W(self):
+        return self.cells[0].W
+
+    @property
+    def b(self):
+        return self.cells[0].b
 
     @property
     def state_size(self) -> int:
         return int(self.W.shape[1])
 
-    @property
-    def params(self):
-        """The trainable parameters, in the tutorial's order."""
-        return [self.W, self.b, self.W2, self.b2]
-
-    def step(self, x_t, state):
-        """x_t: [batch, 1], state: [batch, S] -> (logits [batch, C], state [batch, S])."""
-        state = tf.tanh(tf.concat([x_t, state], axis=1) @ self.W + self.b)
-        return state @ self.W2 + self.b2, state
-
-    def unroll(self, x_window, state):
-        """x_window: [batch, T] -> (logits [T, batch, C], states [T, batch, S]).
-
-        The loop over the T steps is unrolled at trace time, as in the tutorial's graph.
-        """
-        logits, states = [], []
-        for t in range(x_window.shape[1]):
-            logits_t, state = self.step(x_window[:, t:t + 1], state)
-            logits.append(logits_t)
-            states.append(state)
-        return tf.stack(logits), tf.stack(states)
-
-    def loss_and_grads(self, x_window, y_window, state):
-        """One window of truncated BPTT: the loss and its gradients, written out by hand.
-
-        x_window, y_window: [batch, T]; state: [batch, S] (a constant: no gradient flows
-        into the previous window). Returns loss (mean cross-entropy over steps and rows),
-        logits [T, batch, C], the final state [batch, S], and grads for W, b, W2, b2.
+    def loss_and_grads(self, x_window, y_window, state, loss_from: int = 0,
+                       carry_at: int | None = None):
+        """As RNN.loss_and_grads, for the tutorial's windows (loss on every step, state
+        carried from the last), with the gradients written out by hand.
 
         XLA runs these ~35 products several times faster than the ~120 that automatic
         differentiation of the unrolled graph produces (per-step dW terms, slice
         gradients); tests check both against a float64 NumPy reference.
         """
         T = x_window.shape[1]
+        if loss_from or (carry_at is not None and carry_at != T):
+            return super().loss_and_grads(x_window, y_window, state, loss_from, carry_at)
         inputs, states = [], []
-        h = state
+        h = state[0]
         for t in range(T):
             inputs.append(tf.concat([x_window[:, t:t + 1], h], axis=1))
             h = tf.tanh(inputs[-1] @ self.W + self.b)
@@ -73,8 +152,7 @@ class EchoRNN(tf.Module):
         H, I = tf.stack(states), tf.stack(inputs)          # [T, B, S], [T, B, S+1]
         logits = H @ self.W2 + self.b2                     # [T, B, C]
         labels = tf.transpose(y_window)                    # [T, B]
-        loss = tf.reduce_mean(
-            tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
+        loss = masked_mean_loss(logits, labels, 0)
 
         count = tf.cast(tf.size(labels), logits.dtype)
         d_logits = (tf.nn.softmax(logits)
@@ -90,4 +168,18 @@ class EchoRNN(tf.Module):
         d_pre = tf.stack(d_pre)
         d_W = tf.einsum("tbi,tbs->is", I, d_pre)
         d_b = tf.reduce_sum(d_pre, axis=[0, 1])[None]
-        return loss, logits, h, [d_W, d_b, d_W2, d_b2]
+        return loss, logits, (h,), [d_W, d_b, d_W2, d_b2]
+
+
+def build_model(params: dict, cell: str):
+    """The tutorial's hand-differentiated model where it applies, else the general one."""
+    if cell == "vanilla" and len(params["cells"]) == 1:
+        return EchoRNN(params)
+    return RNN(params, cell)
+
+
+def model_for(config, rng: np.random.RandomState):
+    """The model a TrainConfig asks for, its initial weights drawn from `rng`."""
+    params = init_params(rng, config.cell, config.layers, config.state_size, 1,
+                         config.num_classes, config.init)
+    return build_model(params, config.cell)

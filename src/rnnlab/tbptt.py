@@ -17,34 +17,40 @@ from rnnlab import runfiles, viz
 from rnnlab.board import TensorBoardLog
 from rnnlab.checkpoint import Checkpointer, Progress, restore_latest
 from rnnlab.config import ConfigError, TrainConfig
-from rnnlab.model import EchoRNN, tutorial_init
+from rnnlab.model import model_for
 from rnnlab.optim import Adagrad
-from rnnlab.tasks import echo_series, to_windows
+from rnnlab.tasks import make_series, to_windows
 
 
-def compile_window_runner(model: EchoRNN, optimizer: Adagrad, config: TrainConfig):
+def compile_window_runner(model, optimizer: Adagrad, config: TrainConfig):
     """One XLA-compiled program that trains windows [start, stop) of an epoch.
 
-    This is the TBPTT loop: each window is unrolled `truncation` steps and gets one
-    Adagrad update; its final state is the next window's initial state, but no gradient
-    flows across a window edge because the state enters each window as a plain input.
+    This is the TBPTT loop. Window i covers steps [i*k1, i*k1 + k2) of every row (k2 =
+    truncation, k1 = stride, by default k2: the tutorial's non-overlapping windows). It
+    is unrolled k2 steps from the carried state and gets one Adagrad update for the loss
+    of its last k1 steps (the ones no earlier window scored); the state after its first
+    k1 steps is carried into window i + 1. No gradient flows across a window's start,
+    because the state enters each window as a plain input.
 
     x, y: [num_windows, batch, truncation] (the whole epoch, so the shapes never change
     and the program is traced once per run, whatever chunk is asked for).
     Returns per-window losses and correct-bit counts ([num_windows], only [start, stop)
-    filled), the carried state [batch, S], and the softmax outputs of every window whose
-    index is a multiple of `log_every` ([num_logged, T, batch, C]) for the figure.
+    filled), the carried state, and the softmax outputs of every window whose index is a
+    multiple of `log_every` ([num_logged, T, batch, C]) for the figure.
     """
     n, batch, T = config.num_windows, config.batch_size, config.truncation
     every, C = config.log_every, config.num_classes
+    k1 = config.step_size
     num_logged = -(-n // every)
+    state_spec = tuple(tf.TensorSpec(s.shape, tf.float32) for s in model.zero_state(batch))
 
     def train_window(i, state, losses, correct, snapshots, x, y):
-        loss, logits, state, grads = model.loss_and_grads(x[i], y[i], state)
+        loss, logits, state, grads = model.loss_and_grads(x[i], y[i], state,
+                                                          loss_from=T - k1, carry_at=k1)
         optimizer.apply(grads, model.params)
         # The tutorial's predicted class: 1 when P(class 0) < 0.5.
-        predicted = tf.cast(logits[..., 1] > logits[..., 0], tf.int32)
-        hits = tf.reduce_sum(tf.cast(predicted == tf.transpose(y[i]), tf.int32))
+        predicted = tf.cast(logits[T - k1:, :, 1] > logits[T - k1:, :, 0], tf.int32)
+        hits = tf.reduce_sum(tf.cast(predicted == tf.transpose(y[i])[T - k1:], tf.int32))
         losses = tf.tensor_scatter_nd_update(losses, [[i]], [loss])
         correct = tf.tensor_scatter_nd_update(correct, [[i]], [hits])
         snapshots = tf.cond(
@@ -55,7 +61,7 @@ def compile_window_runner(model: EchoRNN, optimizer: Adagrad, config: TrainConfi
 
     @tf.function(jit_compile=True, reduce_retracing=False, input_signature=[
         tf.TensorSpec([n, batch, T], tf.float32), tf.TensorSpec([n, batch, T], tf.int32),
-        tf.TensorSpec([batch, model.state_size], tf.float32),
+        state_spec,
         tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.int32)])
     def run_windows(x, y, state, start, stop):
         # An explicit while_loop: autograph's `for i in tf.range` would pass XLA a
@@ -106,7 +112,7 @@ class History:
 @dataclass
 class Run:
     config: TrainConfig
-    model: EchoRNN
+    model: object  # model.RNN (model.EchoRNN for the tutorial's cell)
     history: History
     out_dir: str
     live: object = None                            # the LiveFigure, when one was shown
@@ -145,11 +151,17 @@ def stop_requests():
             signal.signal(s, h)
 
 
-def new_progress(config: TrainConfig, rng: np.random.RandomState) -> Progress:
+def new_progress(config: TrainConfig, rng: np.random.RandomState, model) -> Progress:
     n = config.num_windows
-    return Progress(epoch=0, window=0, rng_state=rng.get_state(),
-                    carried_state=np.zeros((config.batch_size, config.state_size), np.float32),
+    zeros = [s.numpy() for s in model.zero_state(config.batch_size)]
+    return Progress(epoch=0, window=0, rng_state=rng.get_state(), carried_state=zeros,
                     epoch_losses=np.zeros(n, np.float32), epoch_hits=np.zeros(n, np.int32))
+
+
+def new_model(config: TrainConfig, rng: np.random.RandomState):
+    """The model and its optimizer, initial weights drawn from `rng` (tutorial's order)."""
+    model = model_for(config, rng)
+    return model, Adagrad(config.learning_rate, model.params)
 
 
 def train(config: TrainConfig = TrainConfig(), *, force: bool = False, stdout=None) -> Run:
@@ -163,9 +175,8 @@ def train(config: TrainConfig = TrainConfig(), *, force: bool = False, stdout=No
     run_dir = runfiles.create_run_dir(config.out, force=force)
     runfiles.write_atomic(os.path.join(run_dir, "config.json"), config.to_json())
     rng = np.random.RandomState(config.seed)
-    model = EchoRNN(tutorial_init(rng, config.state_size, config.num_classes))
-    optimizer = Adagrad(config.learning_rate, model.params)
-    return _run(config, run_dir, model, optimizer, rng, new_progress(config, rng), stdout)
+    model, optimizer = new_model(config, rng)
+    return _run(config, run_dir, model, optimizer, rng, new_progress(config, rng, model), stdout)
 
 
 def resume(run_dir: str, *, epochs: int | None = None, plot: str | None = None,
@@ -180,9 +191,7 @@ def resume(run_dir: str, *, epochs: int | None = None, plot: str | None = None,
     changes = {k: v for k, v in (("epochs", epochs), ("plot", plot), ("gif", gif),
                                  ("checkpoint_every", checkpoint_every)) if v is not None}
     config = config.replace(**changes, out=run_dir).validate()
-    model = EchoRNN(tutorial_init(np.random.RandomState(0), config.state_size,
-                                  config.num_classes))  # shapes only; the checkpoint sets values
-    optimizer = Adagrad(config.learning_rate, model.params)
+    model, optimizer = new_model(config, np.random.RandomState(0))  # the checkpoint sets values
     progress = restore_latest(run_dir, model, optimizer)
     if progress.epoch >= config.epochs:
         raise ConfigError(f"run {run_dir!r} has finished its {progress.epoch} epochs; "
@@ -245,12 +254,13 @@ def _train_epoch(config, run_dir, run_windows, rng, progress, out, live, metrics
     n, every, epoch, first = config.num_windows, config.log_every, progress.epoch, progress.window
     started = time.perf_counter()
     rng.set_state(progress.rng_state)  # mid-epoch resume: draws this epoch's series again
-    x, y = echo_series(rng, config.series_length, config.echo_step, config.batch_size)
+    x, y = make_series(rng, config.task, config.layout, config.series_length,
+                       config.echo_step, config.batch_size)
     out.write(f"New data, epoch {epoch}\n" if first == 0 else
               f"Resuming epoch {epoch} at window {first}\n")
-    xw, yw = to_windows(x, config.truncation), to_windows(y, config.truncation)
+    xw, yw = (to_windows(a, config.truncation, config.step_size) for a in (x, y))
     x_epoch, y_epoch = tf.constant(xw, tf.float32), tf.constant(yw, tf.int32)  # once per epoch
-    state = tf.constant(progress.carried_state)
+    state = tuple(tf.constant(s) for s in progress.carried_state)
     bar = _progress_bar(epoch, n, first)
     for start, stop in chunk_bounds(n, every):
         if stop <= first:
@@ -266,7 +276,7 @@ def _train_epoch(config, run_dir, run_windows, rng, progress, out, live, metrics
                 f"{_last_good(run_dir, epoch)}; try a smaller --learning-rate")
         progress.epoch_losses[start:stop] = losses
         progress.epoch_hits[start:stop] = chunk_hits.numpy()[start:stop]
-        progress.window, progress.carried_state = stop, state.numpy()
+        progress.window, progress.carried_state = stop, [s.numpy() for s in state]
         snaps = snaps.numpy()
         logged = range(start + (-start) % every, stop, every)
         if logged:
@@ -287,12 +297,12 @@ def _train_epoch(config, run_dir, run_windows, rng, progress, out, live, metrics
     bar.close()
 
     losses, hits = progress.epoch_losses, progress.epoch_hits
-    accuracies = (hits / np.float32(config.batch_size * config.truncation)).astype(np.float32)
+    accuracies = (hits / np.float32(config.batch_size * config.step_size)).astype(np.float32)
     progress.losses.append(losses)
     progress.accuracies.append(accuracies)
     progress.seconds.append(time.perf_counter() - started)
     progress.epoch, progress.window, progress.rng_state = epoch + 1, 0, rng.get_state()
-    progress.carried_state = np.zeros_like(progress.carried_state)  # zeros at each epoch start
+    progress.carried_state = [np.zeros_like(s) for s in progress.carried_state]  # zeros at each epoch start
     progress.epoch_losses, progress.epoch_hits = np.zeros(n, np.float32), np.zeros(n, np.int32)
 
     # metrics.csv before the checkpoint: the file is never behind the newest checkpoint.
@@ -311,7 +321,7 @@ def _train_epoch(config, run_dir, run_windows, rng, progress, out, live, metrics
 def _save_interrupted(config, run_dir, progress, metrics, checkpointer, request):
     """Stop mid-epoch: checkpoint the position reached, show its rows, and stop."""
     w = progress.window
-    hits = progress.epoch_hits[:w] / np.float32(config.batch_size * config.truncation)
+    hits = progress.epoch_hits[:w] / np.float32(config.batch_size * config.step_size)
     partial = runfiles.format_epoch_rows(progress.epoch, progress.epoch_losses[:w], hits)
     metrics.write(extra=partial)
     checkpointer.save(progress)

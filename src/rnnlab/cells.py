@@ -1,0 +1,136 @@
+"""Recurrent cells, each one time step: `step(x_t, state) -> (output, state)`.
+
+`state` is a tuple, so the LSTM's (h, c) travels the same loops as the others' (h,).
+The from-scratch cells use Keras's gate order and bias layout, so the weights of one can
+be copied into the other (tests/test_cells.py checks outputs and gradients agree).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from rnnlab._tf import tf
+
+CELLS = ("vanilla", "lstm", "gru", "keras-simple", "keras-lstm", "keras-gru")
+GATES = {"vanilla": 1, "lstm": 4, "gru": 3}
+
+
+def _base(kind: str) -> str:
+    return {"keras-simple": "vanilla", "keras-lstm": "lstm", "keras-gru": "gru"}.get(kind, kind)
+
+
+def init_weights(rng: np.random.RandomState, kind: str, inputs: int, units: int, init: str):
+    """Numpy weights of one cell: {"W": [inputs + units, gates*units], "b": [1 or 2, gates*units]}.
+
+    tutorial: uniform [0, 1) as the tutorial's rand; glorot: uniform +-sqrt(6 / (fan_in +
+    fan_out)) per gate block. Biases start at zero, but for the LSTM's forget gate at 1.
+    """
+    kind = _base(kind)
+    gates = GATES[kind]
+    shape = (inputs + units, gates * units)
+    if init == "tutorial":
+        W = rng.rand(*shape)
+    else:
+        limit = np.sqrt(6.0 / (inputs + units + units))
+        W = rng.uniform(-limit, limit, shape)
+    b = np.zeros((2 if kind == "gru" else 1, gates * units))
+    if kind == "lstm":
+        b[:, units:2 * units] = 1.0
+    return {"W": W, "b": b}
+
+
+class Vanilla(tf.Module):
+    """h = tanh([x, h] @ W + b), the tutorial's cell."""
+
+    def __init__(self, weights: dict, name="vanilla"):
+        super().__init__(name=name)
+        self.W = tf.Variable(weights["W"], dtype=tf.float32, name="W")
+        self.b = tf.Variable(weights["b"], dtype=tf.float32, name="b")
+        self.units = int(self.W.shape[1])
+
+    def zero_state(self, batch):
+        return (tf.zeros([batch, self.units]),)
+
+    def step(self, x_t, state):
+        h = tf.tanh(tf.concat([x_t, state[0]], axis=1) @ self.W + self.b)
+        return h, (h,)
+
+
+class LSTM(tf.Module):
+    """Gates in Keras's order i, f, g, o:  c = f*c + i*g;  h = o * tanh(c)."""
+
+    def __init__(self, weights: dict, name="lstm"):
+        super().__init__(name=name)
+        self.W = tf.Variable(weights["W"], dtype=tf.float32, name="W")
+        self.b = tf.Variable(weights["b"], dtype=tf.float32, name="b")
+        self.units = int(self.W.shape[1]) // 4
+
+    def zero_state(self, batch):
+        return (tf.zeros([batch, self.units]), tf.zeros([batch, self.units]))
+
+    def step(self, x_t, state):
+        h, c = state
+        z = tf.concat([x_t, h], axis=1) @ self.W + self.b
+        i, f, g, o = tf.split(z, 4, axis=1)
+        c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
+        h = tf.sigmoid(o) * tf.tanh(c)
+        return h, (h, c)
+
+
+class GRU(tf.Module):
+    """Keras's GRU (reset gate after the recurrent product), gates z, r, candidate:
+    h = z*h + (1 - z) * tanh(x Wx_h + bx_h + r * (h Wh_h + bh_h))."""
+
+    def __init__(self, weights: dict, name="gru"):
+        super().__init__(name=name)
+        self.W = tf.Variable(weights["W"], dtype=tf.float32, name="W")
+        self.b = tf.Variable(weights["b"], dtype=tf.float32, name="b")  # [input bias; recurrent bias]
+        self.units = int(self.W.shape[1]) // 3
+
+    def zero_state(self, batch):
+        return (tf.zeros([batch, self.units]),)
+
+    def step(self, x_t, state):
+        h = state[0]
+        inputs = int(self.W.shape[0]) - self.units
+        from_x = x_t @ self.W[:inputs] + self.b[0]
+        from_h = h @ self.W[inputs:] + self.b[1]
+        xz, xr, xh = tf.split(from_x, 3, axis=1)
+        hz, hr, hh = tf.split(from_h, 3, axis=1)
+        z, r = tf.sigmoid(xz + hz), tf.sigmoid(xr + hr)
+        h = z * h + (1.0 - z) * tf.tanh(xh + r * hh)
+        return h, (h,)
+
+
+class KerasCell(tf.Module):
+    """Keras's own SimpleRNNCell, LSTMCell or GRUCell behind the same step signature."""
+
+    def __init__(self, kind: str, weights: dict, name=None):
+        import keras
+
+        super().__init__(name=name or kind.replace("-", "_"))
+        base = _base(kind)
+        W, b = weights["W"], weights["b"]
+        units = W.shape[1] // GATES[base]
+        inputs = W.shape[0] - units
+        layer = {"vanilla": keras.layers.SimpleRNNCell, "lstm": keras.layers.LSTMCell,
+                 "gru": keras.layers.GRUCell}[base](units)
+        layer.build((None, inputs))
+        bias = b if base == "gru" else b[0]
+        layer.set_weights([W[:inputs], W[inputs:], bias])
+        self.layer, self.units, self.base = layer, units, base
+        # The layer's tf.Variables as attributes, so checkpoints and gradients find them.
+        self.weights = [w.value for w in layer.weights]
+
+    def zero_state(self, batch):
+        zeros = tf.zeros([batch, self.units])
+        return (zeros, zeros) if self.base == "lstm" else (zeros,)
+
+    def step(self, x_t, state):
+        h, new_state = self.layer(x_t, list(state))
+        return h, tuple(new_state)
+
+
+def make_cell(kind: str, weights: dict, name: str):
+    if kind.startswith("keras-"):
+        return KerasCell(kind, weights, name=name)
+    return {"vanilla": Vanilla, "lstm": LSTM, "gru": GRU}[kind](weights, name=name)
