@@ -70,3 +70,24 @@ def test_tutorial_init_is_all_positive_uniform():
     p = tutorial_init(np.random.RandomState(0), 4)
     assert p["W"].shape == (5, 4) and p["W2"].shape == (4, 2)
     assert (p["W"] >= 0).all() and (p["W"] < 1).all() and not p["b"].any()
+
+
+@pytest.mark.parametrize("stride", [5, 15])
+def test_tbptt_k1_k2_equals_the_explicit_unrolled_reference(stride):
+    """--stride k1 with --truncation k2: the compiled loop's weights after several
+    windows equal a NumPy TBPTT(k1, k2) written out step by step."""
+    config = TrainConfig(series_length=600, truncation=15, stride=stride, seed=0).validate()
+    rng = np.random.RandomState(0)
+    params = tutorial_init(rng, 4)
+    params["W"] -= 0.5  # mixed signs: gradients that are not all alike
+    model = EchoRNN(params)
+    runner = compile_window_runner(model, Adagrad(0.3, model.params), config)
+    x, y = echo_series(rng, config.series_length, config.echo_step, config.batch_size)
+    windows = 6
+    runner(to_windows(x, 15, stride).astype(np.float32), to_windows(y, 15, stride).astype(np.int32),
+           model.zero_state(5), 0, windows)
+    expected = numpy_bptt.tbptt(params, x, y, k1=stride, k2=15, windows=windows)
+    for name, variable in zip(("W", "b", "W2", "b2"), model.params):
+        np.testing.assert_allclose(variable.numpy(), expected[name], rtol=2e-4, atol=1e-5,
+                                   err_msg=name)
+    assert config.num_windows == (120 - 15) // stride + 1

@@ -56,6 +56,15 @@ def dependency_baselines() -> dict:
     return {"neither": neither, "first": float(first), "both": float(both)}
 
 
+def baseline_note(task: str) -> str:
+    """What the epoch summary prints beside the loss, so a reader can place it."""
+    if task != "dependency":
+        return ""
+    b = dependency_baselines()
+    return (f" (expected loss learning neither dependency {b['neither']:.4f}, "
+            f"the first {b['first']:.4f}, both {b['both']:.4f})")
+
+
 def make_series(rng: np.random.RandomState, task: str, layout: str, series_length: int,
                 echo_step: int, batch_size: int):
     """One epoch's (x, y), [batch, series_length // batch] each, for `task`.

@@ -19,7 +19,7 @@ from rnnlab.checkpoint import Checkpointer, Progress, restore_latest
 from rnnlab.config import ConfigError, TrainConfig
 from rnnlab.model import model_for
 from rnnlab.optim import Adagrad
-from rnnlab.tasks import make_series, to_windows
+from rnnlab.tasks import baseline_note, make_series, to_windows
 
 
 def compile_window_runner(model, optimizer: Adagrad, config: TrainConfig):
@@ -313,7 +313,7 @@ def _train_epoch(config, run_dir, run_windows, rng, progress, out, live, metrics
             or time.monotonic() - checkpointer.last_save >= config.checkpoint_every):
         checkpointer.save(progress)
     out.write(f"Epoch {epoch} done: mean loss {losses.mean():.4f}, accuracy "
-              f"{accuracies.mean():.4f}, {progress.seconds[-1]:.3f} s\n")
+              f"{accuracies.mean():.4f}, {progress.seconds[-1]:.3f} s{baseline_note(config.task)}\n")
     if interrupted:
         raise TrainingInterrupted(request["signum"], run_dir, progress.epoch, 0)
 

@@ -1,0 +1,48 @@
+"""The tasks: their data, their known answers, and what truncation lets a model learn."""
+import io
+
+import numpy as np
+import pytest
+
+from rnnlab.config import TrainConfig
+from rnnlab.tasks import (dependency_baselines, dependency_probability, make_series,
+                          to_windows)
+from rnnlab.tbptt import train
+
+
+def test_dependency_baselines_are_r2rts_numbers():
+    b = dependency_baselines()
+    assert b["neither"] == pytest.approx(0.6616, abs=1e-4)
+    assert b["first"] == pytest.approx(0.5192, abs=1e-4)
+    assert b["both"] == pytest.approx(0.4544, abs=1e-4)
+
+
+def test_dependency_series_follows_its_probabilities():
+    x, y = make_series(np.random.RandomState(0), "dependency", "rows", 400000, 3, 4)
+    p = dependency_probability(x)
+    for value in (0.25, 0.5, 0.75, 1.0):
+        assert y[p == value].mean() == pytest.approx(value, abs=0.01)
+
+
+def test_rows_layout_makes_every_echo_target_predictable():
+    x, y = make_series(np.random.RandomState(0), "echo", "rows", 1000, 3, 5)
+    np.testing.assert_array_equal(y[:, 3:], x[:, :-3])
+    assert not y[:, :3].any()
+
+
+def test_overlapping_windows():
+    a = np.arange(24).reshape(2, 12)
+    w = to_windows(a, 5, 3)
+    assert w.shape == (3, 2, 5)
+    np.testing.assert_array_equal(w[1, 1], [15, 16, 17, 18, 19])
+
+
+@pytest.mark.parametrize("truncation, low, high", [
+    (2, 0.62, 0.70),   # x_{t-3} lies beyond every window: it learns neither dependency
+    (10, 0.44, 0.50),  # both lie inside: below the 0.519 of knowing only the first
+])
+def test_dependency_plateau_depends_on_truncation(truncation, low, high, tmp_path):
+    config = TrainConfig(task="dependency", truncation=truncation, state_size=8, epochs=3,
+                         seed=0, out=str(tmp_path / "run"), plot="none")
+    run = train(config, stdout=io.StringIO())
+    assert low < run.history.epoch_loss[-1] < high
