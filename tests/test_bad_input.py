@@ -57,6 +57,10 @@ CASES = [
     (["predict", "{run}", "--bits", "0110a1"], "character 'a' at position 4 is not a bit"),
     (["predict", "{run}", "--bits", "  "], "no bits given"),
     (["export", "{run}", "{run}"], "already exists and is not empty"),
+    (["sample", "{run}"], "sample needs a --task text run"),
+    (["train", "--cell", "transformer"], "invalid choice: 'transformer'"),
+    (["train", "--stride", "20"], "--stride must be an integer from 1 to --truncation"),
+    (["train", "--layers", "0"], "--layers must be a positive integer"),
     ([], "the following arguments are required: COMMAND"),
 ]
 

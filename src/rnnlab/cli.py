@@ -80,7 +80,16 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("export_dir", metavar="DIR")
     ex.set_defaults(func=cmd_export)
 
-    for sub in (train, ev, pr, ex):
+    sa = commands.add_parser("sample", help="write text with a --task text run")
+    sa.add_argument("run_dir", metavar="RUN_DIR")
+    sa.add_argument("--length", type=_number(int), default=200, help="characters (default: 200)")
+    sa.add_argument("--temperature", type=_number(float), default=1.0,
+                    help="softmax temperature: lower is safer, higher wilder (default: 1.0)")
+    sa.add_argument("--prime", default="", help="text to start from (default: a random character)")
+    sa.add_argument("--seed", type=_number(int), help="seed of the sampling (default: drawn)")
+    sa.set_defaults(func=cmd_sample)
+
+    for sub in (train, ev, pr, ex, sa):
         sub.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
                          help="keep TensorFlow's log lines")
     return parser
@@ -194,6 +203,30 @@ def cmd_predict(args) -> int:
         print("position input predicted probability")
         print("\n".join(f"{t} {b} {p} {q:.6f}"
                         for t, (b, p, q) in enumerate(zip(bits, predicted, probability))))
+    return 0
+
+
+def cmd_sample(args) -> int:
+    config = _check_run(args.run_dir)
+    if config.task != "text":
+        raise UsageError(f"run {args.run_dir!r} is a --task {config.task} run; sample needs a "
+                         f"--task text run")
+    if args.length < 1:
+        raise UsageError(f"--length must be a positive integer, got {args.length}")
+    if not 0 < args.temperature < float("inf"):
+        raise UsageError(f"--temperature must be a positive number, got {args.temperature}")
+    if args.seed is not None and not 0 <= args.seed < 2**32:
+        raise UsageError(f"--seed must be in [0, 2**32), got {args.seed}")
+    from rnnlab.tasks import encode_text
+
+    try:
+        encode_text(args.prime, config.vocab)
+    except ValueError as err:
+        raise UsageError(f"--prime: {err}") from None
+    from rnnlab.inference import sample
+
+    print(_with_checkpoint(lambda: sample(args.run_dir, args.length, args.temperature,
+                                          args.prime, args.seed)))
     return 0
 
 

@@ -15,7 +15,7 @@ from typing import Optional
 PLOT_MODES = ("auto", "live", "file", "none")
 CELLS = ("vanilla", "lstm", "gru", "keras-simple", "keras-lstm", "keras-gru")
 INITS = ("tutorial", "glorot")
-TASKS = ("echo", "dependency")
+TASKS = ("echo", "dependency", "text")
 LAYOUTS = ("tutorial", "rows")
 
 
@@ -45,7 +45,9 @@ class TrainConfig:
                                "(default: tutorial for the vanilla cell on the echo task, "
                                "else glorot)", choices=INITS)
     task: str = _opt("echo", "echo: the tutorial's; dependency: y depends on x 3 and 8 "
-                     "steps back (R2RT)", choices=TASKS)
+                     "steps back (R2RT); text: next character of --data", choices=TASKS)
+    data: Optional[str] = _opt(None, "UTF-8 text file for --task text (each epoch reads it "
+                               "all; --series-length is taken from it)")
     layout: str = _opt("tutorial", "tutorial: one series cut into rows (row r continues row "
                        "r-1); rows: each row its own series, every target predictable",
                        choices=LAYOUTS)
@@ -61,7 +63,9 @@ class TrainConfig:
     checkpoint_every: float = _opt(1.0, "seconds at least between epoch-end checkpoints "
                                    "(0: every epoch); the last epoch and an interrupt "
                                    "always checkpoint")
-    num_classes: int = _opt(2, "output classes (bits)", cli=False)
+    num_classes: int = _opt(2, "output classes: 2 bits, or the text's characters", cli=False)
+    num_inputs: int = _opt(1, "input width: 1 bit, or one-hot characters", cli=False)
+    vocab: Optional[str] = _opt(None, "the text task's characters, in class order", cli=False)
 
     @property
     def row_length(self) -> int:
@@ -106,6 +110,10 @@ class TrainConfig:
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"--{name} must be one of "
                                   f"{', '.join(a for a in allowed if a)}, got {getattr(self, name)!r}")
+        if self.task == "text" and not self.data:
+            raise ConfigError("--task text needs --data FILE (a UTF-8 text file)")
+        if self.data and self.task != "text":
+            raise ConfigError(f"--data is for --task text, not --task {self.task}")
         if self.stride is not None and not (isinstance(self.stride, int) and
                                             1 <= self.stride <= self.truncation):
             raise ConfigError(f"--stride must be an integer from 1 to --truncation "
@@ -115,12 +123,18 @@ class TrainConfig:
         return self
 
     def resolved(self) -> "TrainConfig":
-        """Fill in what the user left open: the initialisation, a drawn seed (recorded in
-        config.json) and the run folder runs/<date-time>."""
+        """Fill in what the user left open: the initialisation, what a text file fixes
+        (characters, series length), a drawn seed (recorded in config.json) and the run
+        folder runs/<date-time>."""
         config = self
         if config.init is None:
             tutorial = config.cell == "vanilla" and config.task == "echo"
             config = config.replace(init="tutorial" if tutorial else "glorot")
+        if config.task == "text" and config.data and config.vocab is None:
+            from rnnlab.tasks import read_text, text_settings
+
+            config = config.replace(**text_settings(read_text(config.data), config.batch_size,
+                                                    config.truncation, config.data))
         if config.seed is None:
             config = config.replace(seed=secrets.randbelow(2**32))
         if config.out is None:

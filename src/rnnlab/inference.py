@@ -9,7 +9,7 @@ from rnnlab._tf import tf
 from rnnlab.checkpoint import restore_latest
 from rnnlab.model import model_for
 from rnnlab.runfiles import read_config
-from rnnlab.tasks import make_series, unpredictable_mask
+from rnnlab.tasks import encode_text, load_corpus, make_series, unpredictable_mask
 
 
 def load_model(run_dir: str):
@@ -25,7 +25,7 @@ def forward(model, x):
     step to step. Returns softmax outputs [L, batch, C]."""
 
     def step(carry, x_t):
-        logits, new_state = model.step(x_t[:, None], carry[1])
+        logits, new_state = model.step(x_t, carry[1])
         return tf.nn.softmax(logits), new_state
 
     batch = tf.shape(x)[0]
@@ -44,13 +44,14 @@ def evaluate(run_dir: str, series_length: int | None = None, seed: int | None = 
     config = config.replace(series_length=series_length or config.series_length,
                             seed=secrets.randbelow(2**32) if seed is None else seed).validate()
     rng = np.random.RandomState(config.seed)
+    text_ids = load_corpus(config) if config.task == "text" else None
     x, y = make_series(rng, config.task, config.layout, config.series_length,
-                       config.echo_step, config.batch_size)
+                       config.echo_step, config.batch_size, text_ids)
     probs = tf.function(forward, jit_compile=True)(model, tf.constant(x, tf.float32))
     used = x.shape[1]
     p = np.transpose(probs.numpy(), (1, 0, 2))                  # [batch, L, C]
     p_target = np.take_along_axis(p, y[..., None], axis=-1)[..., 0]
-    predicted = (p[..., 0] < 0.5).astype(y.dtype)
+    predicted = p.argmax(axis=-1)
     right = predicted == y
     predictable = np.ones_like(right)
     if config.task == "echo" and config.layout == "tutorial":
@@ -86,7 +87,7 @@ class Stepper(tf.Module):
             tf.TensorSpec([None, sum(self.widths)], tf.float32, name="state")])
 
     def _step(self, x, state):
-        logits, state = self.model.step(x, tuple(tf.split(state, self.widths, axis=1)))
+        logits, state = self.model.step(x[:, 0], tuple(tf.split(state, self.widths, axis=1)))
         return {"probabilities": tf.nn.softmax(logits), "state": tf.concat(state, axis=1)}
 
 
@@ -98,3 +99,24 @@ def export(run_dir: str, export_dir: str) -> str:
     stepper = Stepper(model)
     tf.saved_model.save(stepper, export_dir, signatures={"step": stepper.step})
     return export_dir
+
+
+def sample(run_dir: str, length: int, temperature: float = 1.0, prime: str = "",
+           seed: int | None = None) -> str:
+    """Text written by a text-task run: `prime` is fed through the model, then `length`
+    characters are drawn one at a time from softmax(logits / temperature)."""
+    config, model = load_model(run_dir)
+    rng = np.random.RandomState(seed)
+    ids = list(encode_text(prime, config.vocab)) if prime else [rng.randint(config.num_classes)]
+    step = tf.function(model.step)
+    state = model.zero_state(1)
+    for i in ids[:-1]:
+        _, state = step(tf.constant([i], tf.float32), state)
+    current, out = ids[-1], []
+    for _ in range(length):
+        logits, state = step(tf.constant([current], tf.float32), state)
+        z = logits.numpy()[0].astype(np.float64) / temperature
+        p = np.exp(z - z.max())
+        current = int(rng.choice(len(p), p=p / p.sum()))
+        out.append(config.vocab[current])
+    return prime + "".join(out)

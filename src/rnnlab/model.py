@@ -51,6 +51,16 @@ class RNN(tf.Module):
         self.cells = [make_cell(cell, w, name=f"layer{i}") for i, w in enumerate(params["cells"])]
         self.W2 = tf.Variable(params["W2"], dtype=tf.float32, name="W2")
         self.b2 = tf.Variable(params["b2"], dtype=tf.float32, name="b2")
+        W = params["cells"][0]["W"]
+        self.num_inputs = W.shape[0] - W.shape[1] // {"lstm": 4, "gru": 3}.get(
+            cell.replace("keras-", ""), 1)
+
+    def encode(self, x_t):
+        """Symbols [batch] -> cell inputs: a bit as one number [batch, 1], a character
+        (text task) as a one-hot row [batch, num_inputs]."""
+        if self.num_inputs == 1:
+            return tf.cast(x_t, tf.float32)[:, None]
+        return tf.one_hot(tf.cast(x_t, tf.int32), self.num_inputs)
 
     @property
     def params(self):
@@ -70,8 +80,8 @@ class RNN(tf.Module):
         return parts
 
     def step(self, x_t, state):
-        """x_t: [batch, inputs], state: tuple -> (logits [batch, C], state)."""
-        new_state, h = [], x_t
+        """x_t: [batch] symbols, state: tuple -> (logits [batch, C], state)."""
+        new_state, h = [], self.encode(x_t)
         for cell, s in zip(self.cells, self._split(state)):
             h, s = cell.step(h, s)
             new_state.extend(s)
@@ -84,7 +94,7 @@ class RNN(tf.Module):
         carry_at = T if carry_at is None else carry_at
         logits, carried = [], state
         for t in range(T):
-            logits_t, state = self.step(x_window[:, t:t + 1], state)
+            logits_t, state = self.step(x_window[:, t], state)
             logits.append(logits_t)
             if t + 1 == carry_at:
                 carried = state
@@ -173,13 +183,14 @@ class EchoRNN(RNN):
 
 def build_model(params: dict, cell: str):
     """The tutorial's hand-differentiated model where it applies, else the general one."""
-    if cell == "vanilla" and len(params["cells"]) == 1:
+    W = params["cells"][0]["W"]
+    if cell == "vanilla" and len(params["cells"]) == 1 and W.shape[0] == W.shape[1] + 1:
         return EchoRNN(params)
     return RNN(params, cell)
 
 
 def model_for(config, rng: np.random.RandomState):
     """The model a TrainConfig asks for, its initial weights drawn from `rng`."""
-    params = init_params(rng, config.cell, config.layers, config.state_size, 1,
-                         config.num_classes, config.init)
+    params = init_params(rng, config.cell, config.layers, config.state_size,
+                         config.num_inputs, config.num_classes, config.init)
     return build_model(params, config.cell)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnnlab.config import ConfigError
+
 
 def echo_series(rng: np.random.RandomState, series_length: int, echo_step: int,
                 batch_size: int):
@@ -65,13 +67,72 @@ def baseline_note(task: str) -> str:
             f"the first {b['first']:.4f}, both {b['both']:.4f})")
 
 
+class TextError(ConfigError):
+    """A text file that cannot serve as training data; the message says why."""
+
+
+def read_text(path: str) -> str:
+    """The whole of a UTF-8 text file, or TextError naming the problem."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        raise TextError(f"--data {path!r} does not exist") from None
+    except IsADirectoryError:
+        raise TextError(f"--data {path!r} is a folder, not a text file") from None
+    except OSError as err:
+        raise TextError(f"--data {path!r} cannot be read ({err.strerror})") from None
+    if not raw:
+        raise TextError(f"--data {path!r} is empty")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise TextError(f"--data {path!r} is not UTF-8 text (byte {err.start} is not)") from None
+
+
+def text_settings(text: str, batch_size: int, truncation: int, path: str) -> dict:
+    """What the text task fixes from its file: the characters, the series length."""
+    series_length = (len(text) - 1) // batch_size * batch_size
+    if series_length // batch_size < truncation:
+        raise TextError(f"--data {path!r} is too short: {len(text)} characters make "
+                        f"{batch_size} rows of {series_length // batch_size}, shorter than one "
+                        f"window (--truncation {truncation})")
+    vocab = "".join(sorted(set(text)))
+    return {"vocab": vocab, "num_classes": len(vocab), "num_inputs": len(vocab),
+            "series_length": series_length}
+
+
+def encode_text(text: str, vocab: str) -> np.ndarray:
+    """Characters -> class ids; a character outside `vocab` is a TextError naming it."""
+    index = {c: i for i, c in enumerate(vocab)}
+    for position, char in enumerate(text):
+        if char not in index:
+            raise TextError(f"character {char!r} at position {position} is not in the "
+                            f"model's {len(vocab)} characters")
+    return np.array([index[c] for c in text], dtype=np.int64)
+
+
+def load_corpus(config) -> np.ndarray:
+    """The text task's characters as ids, checked against what the run was set up with."""
+    text = read_text(config.data)
+    if text_settings(text, config.batch_size, config.truncation, config.data) != {
+            "vocab": config.vocab, "num_classes": config.num_classes,
+            "num_inputs": config.num_inputs, "series_length": config.series_length}:
+        raise TextError(f"--data {config.data!r} has changed since the run began")
+    return encode_text(text, config.vocab)
+
+
 def make_series(rng: np.random.RandomState, task: str, layout: str, series_length: int,
-                echo_step: int, batch_size: int):
+                echo_step: int, batch_size: int, text_ids: np.ndarray | None = None):
     """One epoch's (x, y), [batch, series_length // batch] each, for `task`.
 
     layout "tutorial" draws one series and cuts it into rows, as the tutorial does;
     "rows" makes each row a series of its own, so no target depends on unseen inputs.
+    The text task reads the same characters every epoch: x a character, y the next.
     """
+    if task == "text":
+        return (text_ids[:series_length].reshape((batch_size, -1)),
+                text_ids[1:series_length + 1].reshape((batch_size, -1)))
     if task == "echo" and layout == "tutorial":
         return echo_series(rng, series_length, echo_step, batch_size)
     shape = (batch_size, series_length // batch_size) if layout == "rows" else (series_length,)

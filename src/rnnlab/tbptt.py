@@ -19,7 +19,7 @@ from rnnlab.checkpoint import Checkpointer, Progress, restore_latest
 from rnnlab.config import ConfigError, TrainConfig
 from rnnlab.model import model_for
 from rnnlab.optim import Adagrad
-from rnnlab.tasks import baseline_note, make_series, to_windows
+from rnnlab.tasks import baseline_note, load_corpus, make_series, to_windows
 
 
 def compile_window_runner(model, optimizer: Adagrad, config: TrainConfig):
@@ -48,8 +48,8 @@ def compile_window_runner(model, optimizer: Adagrad, config: TrainConfig):
         loss, logits, state, grads = model.loss_and_grads(x[i], y[i], state,
                                                           loss_from=T - k1, carry_at=k1)
         optimizer.apply(grads, model.params)
-        # The tutorial's predicted class: 1 when P(class 0) < 0.5.
-        predicted = tf.cast(logits[T - k1:, :, 1] > logits[T - k1:, :, 0], tf.int32)
+        # The most likely class; for bits, the tutorial's 1 when P(class 0) < 0.5.
+        predicted = tf.argmax(logits[T - k1:], axis=-1, output_type=tf.int32)
         hits = tf.reduce_sum(tf.cast(predicted == tf.transpose(y[i])[T - k1:], tf.int32))
         losses = tf.tensor_scatter_nd_update(losses, [[i]], [loss])
         correct = tf.tensor_scatter_nd_update(correct, [[i]], [hits])
@@ -208,6 +208,7 @@ def resume(run_dir: str, *, epochs: int | None = None, plot: str | None = None,
 def _run(config, run_dir, model, optimizer, rng, progress: Progress, stdout) -> Run:
     """The epochs from `progress` on: train, log, checkpoint, draw."""
     out = stdout or sys.stdout
+    text_ids = load_corpus(config) if config.task == "text" else None
     run_windows = compile_window_runner(model, optimizer, config)
     metrics = runfiles.MetricsFile(os.path.join(run_dir, "metrics.csv"), [
         runfiles.format_epoch_rows(e, l, a)
@@ -218,13 +219,14 @@ def _run(config, run_dir, model, optimizer, rng, progress: Progress, stdout) -> 
     plot = config.plot
     if plot == "auto":
         plot = "live" if viz.display_available() else "file"
-    live = viz.open_live_figure(config.truncation, config.batch_size) if plot == "live" else None
+    live = (viz.open_live_figure(config.truncation, config.batch_size, config.vocab)
+            if plot == "live" else None)
 
     try:
         with stop_requests() as request:
             while progress.epoch < config.epochs:
                 _train_epoch(config, run_dir, run_windows, rng, progress, out, live,
-                             metrics, board, checkpointer, request)
+                             metrics, board, checkpointer, request, text_ids)
     finally:
         board.close()
 
@@ -233,9 +235,10 @@ def _run(config, run_dir, model, optimizer, rng, progress: Progress, stdout) -> 
         live.refresh(losses[:progress.snapshots[-1].num_losses], progress.snapshots[-1], force=True)
     if progress.snapshots and plot in ("file", "live"):
         viz.save_png(os.path.join(run_dir, "figure.png"), losses, progress.snapshots[-1],
-                     config.truncation, config.batch_size)
+                     config.truncation, config.batch_size, config.vocab)
     if progress.snapshots and config.gif:
-        viz.save_gif(config.gif, losses, progress.snapshots, config.truncation, config.batch_size)
+        viz.save_gif(config.gif, losses, progress.snapshots, config.truncation,
+                     config.batch_size, config.vocab)
     history = History(progress.losses, progress.accuracies, progress.seconds)
     return Run(config, model, history, run_dir, live=live, snapshots=progress.snapshots)
 
@@ -249,13 +252,13 @@ def _progress_bar(epoch: int, total: int, first: int):
 
 
 def _train_epoch(config, run_dir, run_windows, rng, progress, out, live, metrics, board,
-                 checkpointer, request) -> None:
+                 checkpointer, request, text_ids) -> None:
     """Windows progress.window.. of epoch progress.epoch, then the epoch-end writes."""
     n, every, epoch, first = config.num_windows, config.log_every, progress.epoch, progress.window
     started = time.perf_counter()
     rng.set_state(progress.rng_state)  # mid-epoch resume: draws this epoch's series again
     x, y = make_series(rng, config.task, config.layout, config.series_length,
-                       config.echo_step, config.batch_size)
+                       config.echo_step, config.batch_size, text_ids)
     out.write(f"New data, epoch {epoch}\n" if first == 0 else
               f"Resuming epoch {epoch} at window {first}\n")
     xw, yw = (to_windows(a, config.truncation, config.step_size) for a in (x, y))

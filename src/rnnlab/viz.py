@@ -33,51 +33,65 @@ class TutorialFigure:
     The artists are made once and updated in place, so a refresh costs one redraw.
     """
 
-    def __init__(self, fig, truncation: int, rows: int):
-        self.fig = fig
+    def __init__(self, fig, truncation: int, rows: int, vocab: str | None = None):
+        self.fig, self.vocab = fig, vocab
         axes = [fig.add_subplot(2, 3, i + 1) for i in range(6)]
         self.loss_axes = axes[0]
         (self.loss_line,) = self.loss_axes.plot([], [])
         self.loss_axes.set_title("loss per window", fontsize=9)
         self.loss_axes.xaxis.set_major_locator(MaxNLocator(4, integer=True))
-        self.bars = []
+        self.bars, self.texts = [], []
         steps = range(truncation)
         for r in range(min(rows, PANEL_ROWS)):
             ax = axes[r + 1]
+            ax.set_title(f"row {r}", fontsize=9)
+            if vocab is not None:  # text: the window's characters, the next ones, the guesses
+                ax.axis("off")
+                self.texts.append([ax.text(0, y, "", family="monospace", fontsize=8,
+                                           transform=ax.transAxes, color=color)
+                                   for y, color in ((0.8, "blue"), (0.5, "red"), (0.2, "green"))])
+                continue
             ax.axis([0, truncation, 0, 2])
             zeros = np.zeros(truncation)
             self.bars.append((ax.bar(steps, zeros, width=1, color="blue"),
                               ax.bar(steps, zeros, width=1, color="red"),
                               ax.bar(steps, zeros, width=1, color="green")))
-            ax.set_title(f"row {r}", fontsize=9)
+        for ax in axes[1 + min(rows, PANEL_ROWS):]:
+            ax.axis("off")  # fewer rows than panels
         self.title = fig.suptitle("")
 
     def update(self, losses: np.ndarray, snap: Snapshot) -> None:
         self.loss_line.set_data(np.arange(len(losses)), losses)
         self.loss_axes.relim()
         self.loss_axes.autoscale_view()
-        predicted = (snap.probs[:, :, 0] < 0.5).astype(float)  # [T, batch]
+        predicted = snap.probs.argmax(axis=-1)  # [T, batch]; bits: 1 when P(0) < 0.5
         for r, (x_bars, y_bars, p_bars) in enumerate(self.bars):
             for bars, heights in ((x_bars, snap.x[r]), (y_bars, snap.y[r] * 0.5),
                                   (p_bars, predicted[:, r] * 0.3)):
                 for rect, h in zip(bars, heights):
                     rect.set_height(h)
+        for r, lines in enumerate(self.texts):
+            for line, label, ids in zip(lines, ("input ", "next  ", "guess "),
+                                        (snap.x[r], snap.y[r], predicted[:, r])):
+                shown = "".join(self.vocab[i] for i in ids).replace("\n", "\u21b5")
+                line.set_text(label + shown)
         self.title.set_text(f"epoch {snap.epoch}, window {snap.window}")
 
 
-def new_file_figure(truncation: int, rows: int) -> TutorialFigure:
+def new_file_figure(truncation: int, rows: int, vocab: str | None = None) -> TutorialFigure:
     """A figure on the Agg canvas: no display, no pyplot state."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(11, 6.5))
     FigureCanvasAgg(fig)
-    return TutorialFigure(fig, truncation, rows)
+    return TutorialFigure(fig, truncation, rows, vocab)
 
 
-def save_png(path: str, losses: np.ndarray, snap: Snapshot, truncation: int, rows: int):
+def save_png(path: str, losses: np.ndarray, snap: Snapshot, truncation: int, rows: int,
+             vocab: str | None = None):
     """The figure as it stood at `snap`; returns the matplotlib Figure."""
-    view = new_file_figure(truncation, rows)
+    view = new_file_figure(truncation, rows, vocab)
     view.update(losses[:snap.num_losses], snap)
     tmp = path + ".tmp.png"
     view.fig.savefig(tmp, dpi=100)
@@ -86,14 +100,14 @@ def save_png(path: str, losses: np.ndarray, snap: Snapshot, truncation: int, row
 
 
 def save_gif(path: str, losses: np.ndarray, snaps: list, truncation: int, rows: int,
-             max_frames: int = 120, fps: int = 8) -> None:
+             vocab: str | None = None, max_frames: int = 120, fps: int = 8) -> None:
     """An animation of training: up to `max_frames` of the logged windows, evenly spaced."""
     from matplotlib.animation import PillowWriter
 
     if not snaps:
         return
     picks = np.unique(np.linspace(0, len(snaps) - 1, min(max_frames, len(snaps))).astype(int))
-    view = new_file_figure(truncation, rows)
+    view = new_file_figure(truncation, rows, vocab)
     writer = PillowWriter(fps=fps)
     tmp = path + ".tmp.gif"
     with writer.saving(view.fig, tmp, dpi=60):
@@ -118,12 +132,13 @@ class LiveFigure:
     `budget` of the run. The first draw (opening the window) does not count.
     """
 
-    def __init__(self, truncation: int, rows: int, budget: float = 0.05, max_wait: float = 2.0):
+    def __init__(self, truncation: int, rows: int, vocab: str | None = None,
+                 budget: float = 0.05, max_wait: float = 2.0):
         import matplotlib.pyplot as plt
 
         self.plt = plt
         plt.ion()
-        self.view = TutorialFigure(plt.figure(figsize=(11, 6.5)), truncation, rows)
+        self.view = TutorialFigure(plt.figure(figsize=(11, 6.5)), truncation, rows, vocab)
         plt.show(block=False)
         self.budget, self.max_wait = budget, max_wait
         self.next_draw, self.drawn = 0.0, 0
@@ -146,12 +161,12 @@ class LiveFigure:
         self.plt.show()
 
 
-def open_live_figure(truncation: int, rows: int):
+def open_live_figure(truncation: int, rows: int, vocab: str | None = None):
     """A LiveFigure, or None when matplotlib has no interactive backend here."""
     import matplotlib
 
     try:
-        live = LiveFigure(truncation, rows)
+        live = LiveFigure(truncation, rows, vocab)
     except Exception as err:  # a GUI toolkit that fails to start is reported, not fatal
         print(f"rnnlab: no live figure ({err.__class__.__name__}: {err}); writing figure.png instead",
               file=sys.stderr)

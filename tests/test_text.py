@@ -1,0 +1,92 @@
+"""The text task: character-level language modelling on a UTF-8 file, and sampling."""
+import io
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from rnnlab.config import TrainConfig
+from rnnlab.inference import sample
+from rnnlab.tbptt import train
+
+ALICE = os.path.join(os.path.dirname(__file__), "data", "alice.txt")  # public domain (1865)
+
+
+@pytest.fixture(scope="module")
+def text_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("runs") / "alice"
+    config = TrainConfig(task="text", data=ALICE, cell="gru", state_size=48, truncation=20,
+                         batch_size=4, epochs=30, log_every=5, seed=0, out=str(folder),
+                         plot="file")
+    return train(config, stdout=io.StringIO())
+
+
+def test_text_run_learns_beyond_character_frequencies(text_run):
+    text = open(ALICE, encoding="utf-8").read()
+    counts = np.unique(list(text), return_counts=True)[1]
+    p = counts / counts.sum()
+    unigram = -(p * np.log(p)).sum()  # the loss of knowing only how often each character is
+    assert text_run.config.num_classes == len(counts)
+    assert text_run.history.epoch_loss[0] > unigram
+    assert text_run.history.epoch_loss[-1] < unigram - 0.5
+
+
+def test_sample_writes_characters_of_the_text(text_run):
+    vocab = set(open(ALICE, encoding="utf-8").read())
+    written = sample(text_run.out_dir, 80, temperature=0.5, prime="Alice ", seed=3)
+    assert written.startswith("Alice ") and len(written) == 86
+    assert set(written) <= vocab
+    assert sample(text_run.out_dir, 80, temperature=0.5, prime="Alice ", seed=3) == written
+
+
+def test_text_figure_shows_characters(text_run, tmp_path):
+    from rnnlab import viz
+
+    snap = text_run.snapshots[-1]
+    fig = viz.save_png(str(tmp_path / "f.png"), text_run.history.window_losses, snap, 20, 4,
+                       text_run.config.vocab)
+    assert len(fig.axes) == 6
+    lines = [t.get_text() for t in fig.axes[1].texts]
+    assert lines[0].startswith("input ") and len(lines[0]) == len("input ") + 20
+
+
+@pytest.mark.parametrize("make, args, message", [
+    (None, ["--task", "text"], "--task text needs --data FILE"),
+    ("missing", ["--task", "text", "--data", "{path}"], "does not exist"),
+    ("empty", ["--task", "text", "--data", "{path}"], "is empty"),
+    ("latin1", ["--task", "text", "--data", "{path}"], "is not UTF-8 text"),
+    ("short", ["--task", "text", "--data", "{path}"], "shorter than one window"),
+    ("folder", ["--task", "text", "--data", "{path}"], "is a folder"),
+    ("alice", ["--data", "{path}"], "--data is for --task text"),
+])
+def test_bad_text_files_get_one_line(make, args, message, tmp_path):
+    path = tmp_path / "data.txt"
+    if make == "empty":
+        path.write_bytes(b"")
+    elif make == "latin1":
+        path.write_bytes("caf\u00e9 au lait".encode("latin-1"))
+    elif make == "short":
+        path.write_text("too short for a window")
+    elif make == "folder":
+        path.mkdir()
+    elif make == "alice":
+        path = ALICE
+    args = [a.format(path=path) for a in args]
+    done = subprocess.run([sys.executable, "-m", "rnnlab.cli", "train", "--out",
+                           str(tmp_path / "run")] + args, capture_output=True, text=True)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0] and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--prime", "Zebra"], "character 'Z' at position 0 is not in the model's"),
+    (["--temperature", "0"], "--temperature must be a positive number"),
+    (["--length", "0"], "--length must be a positive integer"),
+])
+def test_bad_sample_flags(text_run, args, message):
+    done = subprocess.run([sys.executable, "-m", "rnnlab.cli", "sample", text_run.out_dir] + args,
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and message in done.stderr
