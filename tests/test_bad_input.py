@@ -1,21 +1,18 @@
 """Every bad input gets one clear line and exit code 2; no traceback; no run is touched."""
 import hashlib
-import io
 import os
 import subprocess
 import sys
 
 import pytest
 
-from rnnlab.config import TrainConfig
-from rnnlab.tbptt import train
+from helpers import quiet_train
 
 
 @pytest.fixture(scope="module")
 def existing_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("runs") / "run"
-    train(TrainConfig(out=str(folder), epochs=1, series_length=15000, seed=2, plot="file"),
-          stdout=io.StringIO())
+    quiet_train(folder, epochs=1, series_length=15000, seed=2, plot="file")
     return folder
 
 

@@ -7,7 +7,7 @@ import pytest
 from rnnlab._tf import tf
 from rnnlab.config import TrainConfig
 from rnnlab.model import RNN, init_params
-from rnnlab.tbptt import train
+from helpers import quiet_train
 
 
 @pytest.mark.parametrize("ours, theirs", [("vanilla", "keras-simple"), ("lstm", "keras-lstm"),
@@ -44,9 +44,8 @@ def test_from_scratch_cell_equals_keras_cell_with_the_same_weights(ours, theirs)
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_gated_cells_learn_the_echo_task(cell, tmp_path):
-    config = TrainConfig(cell=cell, state_size=8, epochs=3, seed=1, series_length=30000,
-                         out=str(tmp_path / cell), plot="none")
-    run = train(config, stdout=io.StringIO())
+    run = quiet_train(tmp_path / cell, cell=cell, state_size=8, epochs=3, seed=1,
+                      series_length=30000)
     assert run.history.epoch_accuracy[-1] > 0.99
 
 
@@ -54,10 +53,9 @@ def test_two_layers_learn_and_resume_exactly(tmp_path):
     from rnnlab.tbptt import resume
 
     settings = dict(cell="lstm", layers=2, state_size=6, seed=2, series_length=15000,
-                    plot="none", checkpoint_every=0)
-    straight = train(TrainConfig(epochs=3, out=str(tmp_path / "a"), **settings),
-                     stdout=io.StringIO())
-    train(TrainConfig(epochs=2, out=str(tmp_path / "b"), **settings), stdout=io.StringIO())
+                    checkpoint_every=0)
+    straight = quiet_train(tmp_path / "a", epochs=3, **settings)
+    quiet_train(tmp_path / "b", epochs=2, **settings)
     resume(str(tmp_path / "b"), epochs=3, stdout=io.StringIO())
     assert (tmp_path / "a" / "metrics.csv").read_bytes() == (tmp_path / "b" / "metrics.csv").read_bytes()
     assert straight.history.epoch_accuracy[-1] > 0.95

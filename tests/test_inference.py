@@ -1,6 +1,5 @@
 """Using a trained run: eval, predict, export, and what it logged for TensorBoard."""
 import csv
-import io
 import json
 import subprocess
 import sys
@@ -9,16 +8,14 @@ import numpy as np
 import pytest
 
 import numpy_bptt
-from rnnlab.config import TrainConfig
+from helpers import quiet_train
 from rnnlab.inference import evaluate, load_model, predict
-from rnnlab.tbptt import train
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     folder = tmp_path_factory.mktemp("runs") / "run"
-    train(TrainConfig(out=str(folder), epochs=3, series_length=50000, seed=1, plot="none"),
-          stdout=io.StringIO())
+    quiet_train(folder, epochs=3, series_length=50000, seed=1)
     return folder
 
 

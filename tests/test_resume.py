@@ -8,15 +8,14 @@ import sys
 import pytest
 
 from rnnlab.checkpoint import CheckpointError, checkpoint_paths
-from rnnlab.config import TrainConfig
-from rnnlab.tbptt import TrainingDiverged, resume, train
+from helpers import quiet_train
+from rnnlab.tbptt import TrainingDiverged, resume
 
-SMALL = dict(series_length=15000, seed=5, plot="none", checkpoint_every=0)
+SMALL = dict(series_length=15000, seed=5, checkpoint_every=0)
 
 
 def run_folder(tmp_path, name, epochs, **settings):
-    config = TrainConfig(out=str(tmp_path / name), epochs=epochs, **{**SMALL, **settings})
-    train(config, stdout=io.StringIO())
+    quiet_train(tmp_path / name, epochs=epochs, **{**SMALL, **settings})
     return tmp_path / name
 
 

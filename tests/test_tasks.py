@@ -1,13 +1,10 @@
 """The tasks: their data, their known answers, and what truncation lets a model learn."""
-import io
-
 import numpy as np
 import pytest
 
-from rnnlab.config import TrainConfig
+from helpers import quiet_train
 from rnnlab.tasks import (dependency_baselines, dependency_probability, make_series,
                           to_windows)
-from rnnlab.tbptt import train
 
 
 def test_dependency_baselines_are_r2rts_numbers():
@@ -42,7 +39,6 @@ def test_overlapping_windows():
     (10, 0.44, 0.50),  # both lie inside: below the 0.519 of knowing only the first
 ])
 def test_dependency_plateau_depends_on_truncation(truncation, low, high, tmp_path):
-    config = TrainConfig(task="dependency", truncation=truncation, state_size=8, epochs=3,
-                         seed=0, out=str(tmp_path / "run"), plot="none")
-    run = train(config, stdout=io.StringIO())
+    run = quiet_train(tmp_path / "run", task="dependency", truncation=truncation,
+                      state_size=8, epochs=3, seed=0)
     assert low < run.history.epoch_loss[-1] < high

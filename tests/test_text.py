@@ -1,5 +1,4 @@
 """The text task: character-level language modelling on a UTF-8 file, and sampling."""
-import io
 import os
 import subprocess
 import sys
@@ -7,9 +6,8 @@ import sys
 import numpy as np
 import pytest
 
-from rnnlab.config import TrainConfig
+from helpers import quiet_train
 from rnnlab.inference import sample
-from rnnlab.tbptt import train
 
 ALICE = os.path.join(os.path.dirname(__file__), "data", "alice.txt")  # public domain (1865)
 
@@ -17,10 +15,8 @@ ALICE = os.path.join(os.path.dirname(__file__), "data", "alice.txt")  # public d
 @pytest.fixture(scope="module")
 def text_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("runs") / "alice"
-    config = TrainConfig(task="text", data=ALICE, cell="gru", state_size=48, truncation=20,
-                         batch_size=4, epochs=30, log_every=5, seed=0, out=str(folder),
-                         plot="file")
-    return train(config, stdout=io.StringIO())
+    return quiet_train(folder, task="text", data=ALICE, cell="gru", state_size=48,
+                       truncation=20, batch_size=4, epochs=30, log_every=5, seed=0, plot="file")
 
 
 def test_text_run_learns_beyond_character_frequencies(text_run):

@@ -1,5 +1,3 @@
-import io
-
 import numpy as np
 import pytest
 
@@ -8,13 +6,9 @@ from rnnlab.config import TrainConfig
 from rnnlab.model import EchoRNN, tutorial_init
 from rnnlab.optim import Adagrad
 from rnnlab.tasks import echo_series, to_windows
-from rnnlab.tbptt import chunk_bounds, compile_window_runner, train
+from rnnlab.tbptt import chunk_bounds, compile_window_runner
+from helpers import quiet_train
 from tutorial_tf1 import run_tutorial
-
-
-def quiet_train(tmp_path, **settings):
-    config = TrainConfig(out=str(tmp_path / "run"), plot="none", **settings)
-    return train(config, stdout=io.StringIO())
 
 
 def test_random_stream_follows_the_tutorials_order():
@@ -37,14 +31,14 @@ def test_losses_match_the_tutorial_program(tmp_path):
     """Seed 0 stays near ln 2 for its first epoch: every window's loss agrees with the
     tutorial program (TF1 graph mode) to float32 precision."""
     reference, _ = run_tutorial(seed=0, num_epochs=1)
-    ours = quiet_train(tmp_path, seed=0, epochs=1).history.window_losses
+    ours = quiet_train(tmp_path / "run", seed=0, epochs=1).history.window_losses
     assert len(ours) == len(reference) == 666
     np.testing.assert_allclose(ours, reference, rtol=1e-5)
     assert abs(ours.mean() - np.log(2)) < 0.02  # it has not learned yet: the check is strict
 
 
 def test_learns_the_echo_task(tmp_path):
-    run = quiet_train(tmp_path, seed=1, epochs=3)
+    run = quiet_train(tmp_path / "run", seed=1, epochs=3)
     assert run.history.epoch_accuracy[-1] > 0.99
     assert run.history.epoch_loss[-1] < 0.05
 

@@ -89,16 +89,21 @@ class RNN(tf.Module):
 
     def unroll(self, x_window, state, carry_at: int | None = None):
         """x_window: [batch, T] -> (logits [T, batch, C], state after step `carry_at` - 1
-        (default: the last step)). Unrolled at trace time."""
+        (default: the last step)).
+
+        A loop over time (tf.scan), not unrolled at trace time: XLA compiles an unrolled
+        50-step LSTM and its gradient for over a minute, the loop in seconds.
+        """
         T = x_window.shape[1]
         carry_at = T if carry_at is None else carry_at
-        logits, carried = [], state
-        for t in range(T):
-            logits_t, state = self.step(x_window[:, t], state)
-            logits.append(logits_t)
-            if t + 1 == carry_at:
-                carried = state
-        return tf.stack(logits), carried
+
+        def step(carry, x_t):
+            logits_t, new_state = self.step(x_t, carry[1])
+            return logits_t, new_state
+
+        first = tf.zeros([tf.shape(x_window)[0], self.W2.shape[1]], self.W2.dtype)
+        logits, states = tf.scan(step, tf.transpose(x_window), initializer=(first, state))
+        return logits, tuple(s[carry_at - 1] for s in states)
 
     def loss_and_grads(self, x_window, y_window, state, loss_from: int = 0,
                        carry_at: int | None = None):
