@@ -66,7 +66,7 @@ def test_a_loss_that_is_not_finite_stops_training_and_keeps_the_checkpoint(tmp_p
     config = (run / "config.json").read_text().replace('"learning_rate": 0.3', '"learning_rate": 1e38')
     (run / "config.json").write_text(config)
     with pytest.raises(TrainingDiverged, match=r"loss became (inf|nan) at epoch 1, window \d+; "
-                                               r"the last good checkpoint \(end of epoch 0\)"):
+                                               r"the last good checkpoint \(after epoch 0\) is kept"):
         resume(str(run), epochs=2, stdout=io.StringIO())
     assert checkpoint_paths(str(run)) == kept
     assert (run / "metrics.csv").read_bytes() == metrics

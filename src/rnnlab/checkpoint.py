@@ -143,10 +143,21 @@ class Checkpointer:
             checkpoint, os.path.join(run_dir, CHECKPOINT_DIR), max_to_keep=KEEP)
         if existing:  # a resumed run goes on numbering after its checkpoints
             checkpoint.save_counter.assign(int(existing[0].rsplit("-", 1)[1]))
+        self.run_dir = run_dir
         self.last_save = float("-inf")  # time.monotonic() of the last save
+        self.last_position = None       # (epoch, window) the newest checkpoint holds
 
     def save(self, progress: Progress) -> str:
         self.state.progress = progress
         path = self.manager.save()
         self.last_save = time.monotonic()
+        self.last_position = (progress.epoch, progress.window)
         return path
+
+    def describe_last(self) -> str:
+        """Where the newest checkpoint stands, for a message that stops training."""
+        if self.last_position is None:
+            return "no checkpoint was written before it"
+        epoch, window = self.last_position
+        where = f"after epoch {epoch - 1}" if window == 0 else f"epoch {epoch}, window {window}"
+        return f"the last good checkpoint ({where}) is kept in {self.run_dir}"

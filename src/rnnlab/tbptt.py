@@ -1,7 +1,6 @@
 """Truncated backpropagation through time, the story of a run from top to bottom."""
 from __future__ import annotations
 
-import dataclasses
 import os
 import signal
 import sys
@@ -165,7 +164,8 @@ def new_model(config: TrainConfig, rng: np.random.RandomState):
 
 
 def train(config: TrainConfig = TrainConfig(), *, force: bool = False, stdout=None) -> Run:
-    """Train the echo RNN as the tutorial does; write the run folder; return the Run.
+    """Train as `config` says (by default the tutorial's experiment); write the run
+    folder; return the Run.
 
     `config.seed` seeds numpy's RandomState, which draws W, W2, then each epoch's series
     in the tutorial's order, so a run can be compared with the tutorial program seeded
@@ -215,6 +215,8 @@ def _run(config, run_dir, model, optimizer, rng, progress: Progress, stdout) -> 
         for e, (l, a) in enumerate(zip(progress.losses, progress.accuracies))])
     board = TensorBoardLog(os.path.join(run_dir, "tensorboard"))
     checkpointer = Checkpointer(run_dir, model, optimizer)
+    if progress.epoch or progress.window:  # resumed: the checkpoint it came from
+        checkpointer.last_position = (progress.epoch, progress.window)
 
     plot = config.plot
     if plot == "auto":
@@ -224,9 +226,10 @@ def _run(config, run_dir, model, optimizer, rng, progress: Progress, stdout) -> 
 
     try:
         with stop_requests() as request:
+            session = _Session(config, run_dir, run_windows, rng, out, live, metrics, board,
+                               checkpointer, request, text_ids)
             while progress.epoch < config.epochs:
-                _train_epoch(config, run_dir, run_windows, rng, progress, out, live,
-                             metrics, board, checkpointer, request, text_ids)
+                _train_epoch(session, progress)
     finally:
         board.close()
 
@@ -251,35 +254,52 @@ def _progress_bar(epoch: int, total: int, first: int):
                 leave=False, disable=quiet, file=sys.stderr)
 
 
-def _train_epoch(config, run_dir, run_windows, rng, progress, out, live, metrics, board,
-                 checkpointer, request, text_ids) -> None:
+@dataclass
+class _Session:
+    """What the epochs of one train() or resume() call share."""
+
+    config: TrainConfig
+    run_dir: str
+    run_windows: object         # the compiled chunk program
+    rng: np.random.RandomState  # draws the series (and drew the initial weights)
+    out: object                 # where the tutorial's console lines go
+    live: object                # viz.LiveFigure or None
+    metrics: runfiles.MetricsFile
+    board: TensorBoardLog
+    checkpointer: Checkpointer
+    request: dict               # {"signum": ...} once Ctrl-C or SIGTERM arrived
+    text_ids: np.ndarray | None
+
+
+def _train_epoch(s: _Session, progress: Progress) -> None:
     """Windows progress.window.. of epoch progress.epoch, then the epoch-end writes."""
+    config, rng, out = s.config, s.rng, s.out
     n, every, epoch, first = config.num_windows, config.log_every, progress.epoch, progress.window
     started = time.perf_counter()
     rng.set_state(progress.rng_state)  # mid-epoch resume: draws this epoch's series again
     x, y = make_series(rng, config.task, config.layout, config.series_length,
-                       config.echo_step, config.batch_size, text_ids)
+                       config.echo_step, config.batch_size, s.text_ids)
     out.write(f"New data, epoch {epoch}\n" if first == 0 else
               f"Resuming epoch {epoch} at window {first}\n")
     xw, yw = (to_windows(a, config.truncation, config.step_size) for a in (x, y))
     x_epoch, y_epoch = tf.constant(xw, tf.float32), tf.constant(yw, tf.int32)  # once per epoch
-    state = tuple(tf.constant(s) for s in progress.carried_state)
+    state = tuple(tf.constant(part) for part in progress.carried_state)
     bar = _progress_bar(epoch, n, first)
     for start, stop in chunk_bounds(n, every):
         if stop <= first:
             continue
         start = max(start, first)
-        chunk_losses, chunk_hits, state, snaps = run_windows(x_epoch, y_epoch, state, start, stop)
+        chunk_losses, chunk_hits, state, snaps = s.run_windows(x_epoch, y_epoch, state, start, stop)
         losses = chunk_losses.numpy()[start:stop]
         if not np.isfinite(losses).all():
             bad = start + int(np.argmin(np.isfinite(losses)))
             bar.close()
             raise TrainingDiverged(
                 f"loss became {losses[bad - start]} at epoch {epoch}, window {bad}; "
-                f"{_last_good(run_dir, epoch)}; try a smaller --learning-rate")
+                f"{s.checkpointer.describe_last()}; try a smaller --learning-rate")
         progress.epoch_losses[start:stop] = losses
         progress.epoch_hits[start:stop] = chunk_hits.numpy()[start:stop]
-        progress.window, progress.carried_state = stop, [s.numpy() for s in state]
+        progress.window, progress.carried_state = stop, [part.numpy() for part in state]
         snaps = snaps.numpy()
         logged = range(start + (-start) % every, stop, every)
         if logged:
@@ -289,14 +309,14 @@ def _train_epoch(config, run_dir, run_windows, rng, progress, out, live, metrics
             progress.snapshots.append(viz.Snapshot(
                 epoch, k, x=xw[k], y=yw[k],
                 probs=snaps[k // every], num_losses=len(progress.losses) * n + k + 1))
-        if live is not None and (stop - 1) % every == 0:
+        if s.live is not None and (stop - 1) % every == 0:
             done = np.concatenate(progress.losses + [progress.epoch_losses[:stop]])
-            live.refresh(done, progress.snapshots[-1])
+            s.live.refresh(done, progress.snapshots[-1])
         out.flush()
         bar.update(stop - start)
-        if request["signum"] is not None and stop < n:
+        if s.request["signum"] is not None and stop < n:
             bar.close()
-            _save_interrupted(config, run_dir, progress, metrics, checkpointer, request)
+            _save_interrupted(s, progress)
     bar.close()
 
     losses, hits = progress.epoch_losses, progress.epoch_hits
@@ -305,33 +325,27 @@ def _train_epoch(config, run_dir, run_windows, rng, progress, out, live, metrics
     progress.accuracies.append(accuracies)
     progress.seconds.append(time.perf_counter() - started)
     progress.epoch, progress.window, progress.rng_state = epoch + 1, 0, rng.get_state()
-    progress.carried_state = [np.zeros_like(s) for s in progress.carried_state]  # zeros at each epoch start
+    progress.carried_state = [np.zeros_like(part) for part in progress.carried_state]  # zeros each epoch
     progress.epoch_losses, progress.epoch_hits = np.zeros(n, np.float32), np.zeros(n, np.int32)
 
     # metrics.csv before the checkpoint: the file is never behind the newest checkpoint.
-    metrics.add_epoch(epoch, losses, accuracies)
-    board.write_epoch(epoch, losses, accuracies)
-    interrupted = request["signum"] is not None and progress.epoch < config.epochs
+    s.metrics.add_epoch(epoch, losses, accuracies)
+    s.board.write_epoch(epoch, losses, accuracies)
+    interrupted = s.request["signum"] is not None and progress.epoch < config.epochs
     if (interrupted or progress.epoch == config.epochs
-            or time.monotonic() - checkpointer.last_save >= config.checkpoint_every):
-        checkpointer.save(progress)
+            or time.monotonic() - s.checkpointer.last_save >= config.checkpoint_every):
+        s.checkpointer.save(progress)
     out.write(f"Epoch {epoch} done: mean loss {losses.mean():.4f}, accuracy "
               f"{accuracies.mean():.4f}, {progress.seconds[-1]:.3f} s{baseline_note(config.task)}\n")
     if interrupted:
-        raise TrainingInterrupted(request["signum"], run_dir, progress.epoch, 0)
+        raise TrainingInterrupted(s.request["signum"], s.run_dir, progress.epoch, 0)
 
 
-def _save_interrupted(config, run_dir, progress, metrics, checkpointer, request):
+def _save_interrupted(s: _Session, progress: Progress):
     """Stop mid-epoch: checkpoint the position reached, show its rows, and stop."""
     w = progress.window
-    hits = progress.epoch_hits[:w] / np.float32(config.batch_size * config.step_size)
+    hits = progress.epoch_hits[:w] / np.float32(s.config.batch_size * s.config.step_size)
     partial = runfiles.format_epoch_rows(progress.epoch, progress.epoch_losses[:w], hits)
-    metrics.write(extra=partial)
-    checkpointer.save(progress)
-    raise TrainingInterrupted(request["signum"], run_dir, progress.epoch, w)
-
-
-def _last_good(run_dir: str, epoch: int) -> str:
-    if epoch == 0:
-        return "no checkpoint was written before it"
-    return f"the last good checkpoint (end of epoch {epoch - 1}) is kept in {run_dir}"
+    s.metrics.write(extra=partial)
+    s.checkpointer.save(progress)
+    raise TrainingInterrupted(s.request["signum"], s.run_dir, progress.epoch, w)
