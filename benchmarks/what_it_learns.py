@@ -39,7 +39,7 @@ def main(argv=None):
         print(f"Dependency task, vanilla cell, 8 units, {args.epochs} epochs of 50000 steps, "
               f"seeds 0..{args.seeds - 1}. Plateaus: neither {b['neither']:.3f}, the 3-step "
               f"dependency {b['first']:.3f}, both {b['both']:.3f}.\n")
-        print("| k1 (stride) | k2 (truncation) | final loss, mean (min..max) | learned |")
+        print("| k1 (stride) | k2 (truncation) | final loss, mean (min..max) | nearest plateau |")
         print("|---:|---:|---:|---|")
         for k1, k2 in STYLES:
             losses = [run(folder, task="dependency", truncation=k2, stride=k1, state_size=8,

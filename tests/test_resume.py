@@ -78,16 +78,18 @@ def test_a_run_that_diverges_at_once_says_so(tmp_path):
 
 
 def test_resume_after_sigterm_mid_epoch_equals_the_uninterrupted_run(tmp_path):
-    # Epochs of 20000 windows (~0.5 s), so SIGTERM lands in the middle of one.
-    settings = ["--series-length", "1500000", "--seed", "3", "--plot", "none", "--log-every", "1000"]
+    # Epochs of 40000 windows (~1 s), so SIGTERM lands in the middle of one.
+    settings = ["--series-length", "3000000", "--seed", "3", "--plot", "none", "--log-every", "1000"]
     straight, killed = tmp_path / "straight", tmp_path / "killed"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     cli = [sys.executable, "-m", "rnnlab.cli", "train"]
     proc = subprocess.Popen(cli + ["--epochs", "2", "--out", str(killed)] + settings,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    in_epoch_1 = False
     for line in proc.stdout:
-        if line.startswith("Step 5000") and (killed / "checkpoints").exists():
-            proc.send_signal(signal.SIGTERM)  # in epoch 1, after epoch 0's checkpoint
+        in_epoch_1 = in_epoch_1 or line.startswith("New data, epoch 1")
+        if in_epoch_1 and line.startswith("Step 2000"):
+            proc.send_signal(signal.SIGTERM)  # mid-epoch 1, after epoch 0's checkpoint
             break
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 128 + signal.SIGTERM, err

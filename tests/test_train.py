@@ -1,7 +1,5 @@
 import numpy as np
-import pytest
 
-from rnnlab._tf import tf
 from rnnlab.config import TrainConfig
 from rnnlab.model import EchoRNN, tutorial_init
 from rnnlab.optim import Adagrad

@@ -7,8 +7,8 @@ import json
 import os
 import sys
 
-from rnnlab.config import ConfigError, TrainConfig, check_writable_parent, cli_fields
 from rnnlab import runfiles
+from rnnlab.config import ConfigError, TrainConfig, check_writable_parent, cli_fields
 from rnnlab.runfiles import RunDirError
 
 

@@ -85,7 +85,7 @@ RUN_FILES = ("config.json", "metrics.csv", "figure.png", "checkpoints", "tensorb
 
 def read_config(run_dir: str):
     """The TrainConfig of an existing run, or RunDirError saying what is missing."""
-    from rnnlab.config import ConfigError, TrainConfig
+    from rnnlab.config import TrainConfig
 
     path = os.path.join(run_dir, "config.json")
     if not os.path.isdir(run_dir):

@@ -10,9 +10,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
-from rnnlab._tf import tf
 
 from rnnlab import runfiles, viz
+from rnnlab._tf import tf
 from rnnlab.board import TensorBoardLog
 from rnnlab.checkpoint import Checkpointer, Progress, restore_latest
 from rnnlab.config import ConfigError, TrainConfig
