@@ -55,6 +55,7 @@ CASES = [
     (["predict", "{run}", "--bits", "  "], "no bits given"),
     (["export", "{run}", "{run}"], "already exists and is not empty"),
     (["sample", "{run}"], "sample needs a --task text run"),
+    (["train", "--task", "copy"], "--task copy needs --echo-step above 10"),
     (["train", "--cell", "transformer"], "invalid choice: 'transformer'"),
     (["train", "--stride", "20"], "--stride must be an integer from 1 to --truncation"),
     (["train", "--layers", "0"], "--layers must be a positive integer"),

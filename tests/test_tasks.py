@@ -1,8 +1,12 @@
 """The tasks: their data, their known answers, and what truncation lets a model learn."""
+import io
+
 import numpy as np
 import pytest
 
 from helpers import quiet_train
+from rnnlab.config import TrainConfig
+from rnnlab.tbptt import train
 from rnnlab.tasks import (dependency_baselines, dependency_probability, make_series,
                           to_windows)
 
@@ -42,3 +46,30 @@ def test_dependency_plateau_depends_on_truncation(truncation, low, high, tmp_pat
     run = quiet_train(tmp_path / "run", task="dependency", truncation=truncation,
                       state_size=8, epochs=3, seed=0)
     assert low < run.history.epoch_loss[-1] < high
+
+
+def test_copy_episodes_show_symbols_then_ask_for_them_back():
+    x, y = make_series(np.random.RandomState(0), "copy", "rows", 5 * 60, 15, 5)
+    assert x.shape == y.shape == (5, 60)
+    episode_x, episode_y = x[:, :25], y[:, :25]  # 15 + 10 steps; two per row, 10 blank
+    symbols = episode_x[:, :10]
+    assert ((1 <= symbols) & (symbols <= 8)).all()
+    assert (episode_x[:, 10:14] == 0).all() and (episode_x[:, 14] == 9).all()
+    np.testing.assert_array_equal(episode_y[:, 15:], symbols)
+    assert not episode_y[:, :15].any() and not x[:, 50:].any() and not y[:, 50:].any()
+
+
+def test_copy_run_learns_the_episode_shape_and_reports_its_baseline(tmp_path):
+    """Three epochs learn where blanks and recalls fall (loss far below ln 10 = 2.30),
+    not yet the symbols: the loss sits at the remembering-nothing baseline."""
+    from rnnlab.tasks import copy_baseline
+
+    out = io.StringIO()
+    config = TrainConfig(task="copy", echo_step=15, cell="gru", state_size=16, truncation=25,
+                         epochs=3, seed=0, series_length=25000, out=str(tmp_path / "run"),
+                         plot="none")
+    run = train(config, stdout=out)
+    baseline = copy_baseline(15)
+    assert baseline == pytest.approx(10 * np.log(8) / 25)
+    assert f"remembering nothing: {baseline:.4f}" in out.getvalue()
+    assert abs(run.history.epoch_loss[-1] - baseline) < 0.1

@@ -45,7 +45,7 @@ def test_text_figure_shows_characters(text_run, tmp_path):
                        text_run.config.vocab)
     assert len(fig.axes) == 6
     lines = [t.get_text() for t in fig.axes[1].texts]
-    assert lines[0].startswith("input ") and len(lines[0]) == len("input ") + 20
+    assert lines[0].startswith("input ") and len(lines[0]) == len("input  ") + 20
 
 
 @pytest.mark.parametrize("make, args, message", [

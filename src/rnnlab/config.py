@@ -15,7 +15,7 @@ from typing import Optional
 PLOT_MODES = ("auto", "live", "file", "none")
 CELLS = ("vanilla", "lstm", "gru", "keras-simple", "keras-lstm", "keras-gru")
 INITS = ("tutorial", "glorot")
-TASKS = ("echo", "dependency", "text")
+TASKS = ("echo", "dependency", "copy", "text")
 LAYOUTS = ("tutorial", "rows")
 
 
@@ -35,7 +35,8 @@ class TrainConfig:
     series_length: int = _opt(50000, "bits per epoch")
     truncation: int = _opt(15, "steps per training window (gradients stop at its edges)")
     state_size: int = _opt(4, "hidden units")
-    echo_step: int = _opt(3, "the target at t is the input at t - echo_step")
+    echo_step: int = _opt(3, "the target at t is the input at t - echo_step (copy task: "
+                          "the symbols come back echo_step steps after they were shown)")
     batch_size: int = _opt(5, "parallel rows the series is cut into")
     learning_rate: float = _opt(0.3, "Adagrad learning rate")
     cell: str = _opt("vanilla", "recurrent cell: from scratch (vanilla, lstm, gru) or "
@@ -45,7 +46,8 @@ class TrainConfig:
                                "(default: tutorial for the vanilla cell on the echo task, "
                                "else glorot)", choices=INITS)
     task: str = _opt("echo", "echo: the tutorial's; dependency: y depends on x 3 and 8 "
-                     "steps back (R2RT); text: next character of --data", choices=TASKS)
+                     "steps back (R2RT); copy: recall 10 symbols; text: next character of "
+                     "--data", choices=TASKS)
     data: Optional[str] = _opt(None, "UTF-8 text file for --task text (each epoch reads it "
                                "all; --series-length is taken from it)")
     layout: str = _opt("tutorial", "tutorial: one series cut into rows (row r continues row "
@@ -110,6 +112,11 @@ class TrainConfig:
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"--{name} must be one of "
                                   f"{', '.join(a for a in allowed if a)}, got {getattr(self, name)!r}")
+        if self.task == "copy" and not (10 < self.echo_step and
+                                        self.echo_step + 10 <= self.row_length):
+            raise ConfigError(f"--task copy needs --echo-step above 10 (the 10 symbols come "
+                              f"back echo-step steps later) and an episode (echo-step + 10 "
+                              f"steps) within a row of {self.row_length}, got {self.echo_step}")
         if self.task == "text" and not self.data:
             raise ConfigError("--task text needs --data FILE (a UTF-8 text file)")
         if self.data and self.task != "text":
@@ -130,6 +137,11 @@ class TrainConfig:
         if config.init is None:
             tutorial = config.cell == "vanilla" and config.task == "echo"
             config = config.replace(init="tutorial" if tutorial else "glorot")
+        if config.task == "copy" and config.vocab is None:
+            from rnnlab.tasks import COPY_VOCAB
+
+            config = config.replace(vocab=COPY_VOCAB, num_classes=len(COPY_VOCAB),
+                                    num_inputs=len(COPY_VOCAB))
         if config.task == "text" and config.data and config.vocab is None:
             from rnnlab.tasks import read_text, text_settings
 

@@ -58,8 +58,39 @@ def dependency_baselines() -> dict:
     return {"neither": neither, "first": float(first), "both": float(both)}
 
 
-def baseline_note(task: str) -> str:
+# The copy-memory task: each episode shows COPY_SYMBOLS symbols (1..8), then blanks; a
+# cue (9) one step before the recall; the symbols must come back `lag` steps after they
+# were shown. Characters for the figure: blank, the eight symbols, the cue.
+COPY_SYMBOLS = 10
+COPY_VOCAB = "_12345678>"
+
+
+def copy_series(rng: np.random.RandomState, batch_size: int, row_length: int, lag: int):
+    """[batch, row_length] inputs and targets: episodes of lag + COPY_SYMBOLS steps back
+    to back in each row (the tail too short for one stays blank)."""
+    length = lag + COPY_SYMBOLS
+    episodes = row_length // length
+    symbols = rng.randint(1, 9, (batch_size, episodes, COPY_SYMBOLS))
+    x = np.zeros((batch_size, episodes, length), np.int64)
+    y = np.zeros_like(x)
+    x[:, :, :COPY_SYMBOLS] = symbols
+    x[:, :, lag - 1] = len(COPY_VOCAB) - 1
+    y[:, :, lag:] = symbols
+    pad = np.zeros((batch_size, row_length - episodes * length), np.int64)
+    return (np.concatenate([x.reshape(batch_size, -1), pad], axis=1),
+            np.concatenate([y.reshape(batch_size, -1), pad], axis=1))
+
+
+def copy_baseline(lag: int) -> float:
+    """Cross-entropy of a model that knows the episode's shape but remembers nothing:
+    blanks are certain, each recalled symbol a guess among 8."""
+    return COPY_SYMBOLS * np.log(8) / (lag + COPY_SYMBOLS)
+
+
+def baseline_note(task: str, echo_step: int = 3) -> str:
     """What the epoch summary prints beside the loss, so a reader can place it."""
+    if task == "copy":
+        return f" (remembering nothing: {copy_baseline(echo_step):.4f})"
     if task != "dependency":
         return ""
     b = dependency_baselines()
@@ -133,6 +164,8 @@ def make_series(rng: np.random.RandomState, task: str, layout: str, series_lengt
     if task == "text":
         return (text_ids[:series_length].reshape((batch_size, -1)),
                 text_ids[1:series_length + 1].reshape((batch_size, -1)))
+    if task == "copy":
+        return copy_series(rng, batch_size, series_length // batch_size, echo_step)
     if task == "echo" and layout == "tutorial":
         return echo_series(rng, series_length, echo_step, batch_size)
     shape = (batch_size, series_length // batch_size) if layout == "rows" else (series_length,)

@@ -336,7 +336,7 @@ def _train_epoch(s: _Session, progress: Progress) -> None:
             or time.monotonic() - s.checkpointer.last_save >= config.checkpoint_every):
         s.checkpointer.save(progress)
     out.write(f"Epoch {epoch} done: mean loss {losses.mean():.4f}, accuracy "
-              f"{accuracies.mean():.4f}, {progress.seconds[-1]:.3f} s{baseline_note(config.task)}\n")
+              f"{accuracies.mean():.4f}, {progress.seconds[-1]:.3f} s{baseline_note(config.task, config.echo_step)}\n")
     if interrupted:
         raise TrainingInterrupted(s.request["signum"], s.run_dir, progress.epoch, 0)
 

@@ -71,7 +71,7 @@ class TutorialFigure:
                 for rect, h in zip(bars, heights):
                     rect.set_height(h)
         for r, lines in enumerate(self.texts):
-            for line, label, ids in zip(lines, ("input ", "next  ", "guess "),
+            for line, label, ids in zip(lines, ("input  ", "target ", "guess  "),
                                         (snap.x[r], snap.y[r], predicted[:, r])):
                 shown = "".join(self.vocab[i] for i in ids).replace("\n", "\u21b5")
                 line.set_text(label + shown)
