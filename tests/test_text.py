@@ -43,9 +43,14 @@ def test_text_figure_shows_characters(text_run, tmp_path):
     snap = text_run.snapshots[-1]
     fig = viz.save_png(str(tmp_path / "f.png"), text_run.history.window_losses, snap, 20, 4,
                        text_run.config.vocab)
-    assert len(fig.axes) == 6
+    assert len([ax for ax in fig.axes if ax.get_subplotspec() is not None]) == 6
     lines = [t.get_text() for t in fig.axes[1].texts]
     assert lines[0].startswith("input ") and len(lines[0]) == len("input  ") + 20
+    # Below the characters, each one's loss: -log P(target), from the run's snapshot.
+    (inset,) = fig.axes[1].child_axes
+    heights = [bar.get_height() for bar in inset.patches]
+    p = snap.probs[np.arange(20), 0, snap.y[0]]
+    np.testing.assert_allclose(heights, -np.log(p), rtol=1e-5)
 
 
 @pytest.mark.parametrize("make, args, message", [

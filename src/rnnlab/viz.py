@@ -40,16 +40,22 @@ class TutorialFigure:
         (self.loss_line,) = self.loss_axes.plot([], [])
         self.loss_axes.set_title("loss per window", fontsize=9)
         self.loss_axes.xaxis.set_major_locator(MaxNLocator(4, integer=True))
-        self.bars, self.texts = [], []
+        self.bars, self.texts, self.char_losses = [], [], []
         steps = range(truncation)
         for r in range(min(rows, PANEL_ROWS)):
             ax = axes[r + 1]
             ax.set_title(f"row {r}", fontsize=9)
-            if vocab is not None:  # text: the window's characters, the next ones, the guesses
+            if vocab is not None:  # characters: input, target, guess; below, each one's loss
                 ax.axis("off")
                 self.texts.append([ax.text(0, y, "", family="monospace", fontsize=8,
                                            transform=ax.transAxes, color=color)
-                                   for y, color in ((0.8, "blue"), (0.5, "red"), (0.2, "green"))])
+                                   for y, color in ((0.9, "blue"), (0.75, "red"), (0.6, "green"))])
+                losses = ax.inset_axes([0, 0, 1, 0.45])
+                losses.set_xlim(-0.5, truncation - 0.5)
+                losses.set_ylabel("loss", fontsize=7)
+                losses.tick_params(labelsize=7)
+                self.char_losses.append((losses, losses.bar(steps, np.zeros(truncation),
+                                                            width=0.8, color="gray")))
                 continue
             ax.axis([0, truncation, 0, 2])
             zeros = np.zeros(truncation)
@@ -75,6 +81,12 @@ class TutorialFigure:
                                         (snap.x[r], snap.y[r], predicted[:, r])):
                 shown = "".join(self.vocab[i] for i in ids).replace("\n", "\u21b5")
                 line.set_text(label + shown)
+        for r, (axes, bars) in enumerate(self.char_losses):
+            p_target = snap.probs[np.arange(len(snap.y[r])), r, snap.y[r]]
+            losses = -np.log(np.maximum(p_target, 1e-12))
+            for rect, h in zip(bars, losses):
+                rect.set_height(h)
+            axes.set_ylim(0, max(1.0, float(losses.max()) * 1.1))
         self.title.set_text(f"epoch {snap.epoch}, window {snap.window}")
 
 
