@@ -61,6 +61,8 @@ def test_text_figure_shows_characters(text_run, tmp_path):
     ("short", ["--task", "text", "--data", "{path}"], "shorter than one window"),
     ("folder", ["--task", "text", "--data", "{path}"], "is a folder"),
     ("alice", ["--data", "{path}"], "--data is for --task text"),
+    ("alice", ["--task", "text", "--data", "{path}", "--batch-size", "0"],
+     "--batch-size must be a positive integer"),
 ])
 def test_bad_text_files_get_one_line(make, args, message, tmp_path):
     path = tmp_path / "data.txt"
@@ -83,11 +85,13 @@ def test_bad_text_files_get_one_line(make, args, message, tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--prime", "Zebra"], "character 'Z' at position 0 is not in the model's"),
-    (["--temperature", "0"], "--temperature must be a positive number"),
-    (["--length", "0"], "--length must be a positive integer"),
+    (["sample", "{run}", "--prime", "Zebra"], "character 'Z' at position 0 is not in the model's"),
+    (["sample", "{run}", "--temperature", "0"], "--temperature must be a positive number"),
+    (["sample", "{run}", "--length", "0"], "--length must be a positive integer"),
+    (["eval", "{run}", "--series-length", "100000"], "--series-length does not apply"),
 ])
-def test_bad_sample_flags(text_run, args, message):
-    done = subprocess.run([sys.executable, "-m", "rnnlab.cli", "sample", text_run.out_dir] + args,
-                          capture_output=True, text=True)
+def test_bad_flags_on_a_text_run(text_run, args, message):
+    args = [a.format(run=text_run.out_dir) for a in args]
+    done = subprocess.run([sys.executable, "-m", "rnnlab.cli"] + args, capture_output=True,
+                          text=True)
     assert done.returncode == 2 and message in done.stderr

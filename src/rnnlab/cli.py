@@ -167,6 +167,9 @@ def _check_run(run_dir: str) -> TrainConfig:
 
 def cmd_eval(args) -> int:
     config = _check_run(args.run_dir)
+    if args.series_length is not None and config.task == "text":
+        raise UsageError(f"run {args.run_dir!r} models the text of {config.data!r}; eval reads "
+                         f"it all, so --series-length does not apply")
     if args.series_length is not None:
         config.replace(series_length=args.series_length).validate()
     if args.seed is not None:

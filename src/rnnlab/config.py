@@ -142,7 +142,8 @@ class TrainConfig:
 
             config = config.replace(vocab=COPY_VOCAB, num_classes=len(COPY_VOCAB),
                                     num_inputs=len(COPY_VOCAB))
-        if config.task == "text" and config.data and config.vocab is None:
+        sizes_ok = all(isinstance(v, int) and v > 0 for v in (self.batch_size, self.truncation))
+        if config.task == "text" and config.data and config.vocab is None and sizes_ok:
             from rnnlab.tasks import read_text, text_settings
 
             config = config.replace(**text_settings(read_text(config.data), config.batch_size,
