@@ -43,6 +43,7 @@ CASES = [
     (["train", "--plot", "sideways"], "invalid choice: 'sideways'"),
     (["train", "--gif", "movie.png"], "--gif must name a .gif file"),
     (["train", "--out", "/etc/hostname/run"], "is not a writable folder"),
+    (["train", "--out", ""], "--out must name a folder"),
     (["train", "--frobnicate"], "unrecognized arguments: --frobnicate"),
     (["train", "--out", "{run}"], "already holds files"),
     (["train", "--resume", "{run}", "--truncation", "10"], "contradicts the run's config.json"),

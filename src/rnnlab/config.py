@@ -125,6 +125,8 @@ class TrainConfig:
                                             1 <= self.stride <= self.truncation):
             raise ConfigError(f"--stride must be an integer from 1 to --truncation "
                               f"({self.truncation}), got {self.stride!r}")
+        if self.out is not None and not self.out.strip():
+            raise ConfigError("--out must name a folder, got an empty string")
         if self.gif is not None and not self.gif.lower().endswith(".gif"):
             raise ConfigError(f"--gif must name a .gif file, got {self.gif!r}")
         return self
