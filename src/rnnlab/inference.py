@@ -21,17 +21,10 @@ def load_model(run_dir: str):
 
 
 def forward(model, x):
-    """Run the RNN along x: [batch, L] bits from a zero state, carrying the state from
+    """Run the RNN along x: [batch, L] symbols from a zero state, carrying the state from
     step to step. Returns softmax outputs [L, batch, C]."""
-
-    def step(carry, x_t):
-        logits, new_state = model.step(x_t, carry[1])
-        return tf.nn.softmax(logits), new_state
-
-    batch = tf.shape(x)[0]
-    init = (tf.zeros([batch, model.W2.shape[1]]), model.zero_state(batch))
-    probs, _ = tf.scan(step, tf.transpose(x), initializer=init)
-    return probs
+    logits, _ = model.unroll(x, model.zero_state(x.shape[0]))
+    return tf.nn.softmax(logits)
 
 
 def evaluate(run_dir: str, series_length: int | None = None, seed: int | None = None) -> dict:
