@@ -46,6 +46,9 @@ def test_text_figure_shows_characters(text_run, tmp_path):
     assert len([ax for ax in fig.axes if ax.get_subplotspec() is not None]) == 6
     lines = [t.get_text() for t in fig.axes[1].texts]
     assert lines[0].startswith("input ") and len(lines[0]) == len("input  ") + 20
+    written = snap.sample
+    assert len(written) == 80 and set(written) <= set(text_run.config.vocab)
+    assert any(t.get_text().endswith(written.replace("\n", "\u21b5")) for t in fig.texts)
     # Below the characters, each one's loss: -log P(target), from the run's snapshot.
     (inset,) = fig.axes[1].child_axes
     heights = [bar.get_height() for bar in inset.patches]

@@ -51,9 +51,10 @@ class Progress:
             accuracies=np.array(self.accuracies, np.float32).reshape(len(self.losses), -1),
             seconds=np.array(self.seconds, np.float64),
             snap_meta=np.array([(s.epoch, s.window, s.num_losses) for s in snaps], np.int64),
-            snap_x=np.array([s.x for s in snaps], np.int8),
-            snap_y=np.array([s.y for s in snaps], np.int8),
+            snap_x=np.array([s.x for s in snaps], np.int32),
+            snap_y=np.array([s.y for s in snaps], np.int32),
             snap_probs=np.array([s.probs for s in snaps], np.float32),
+            snap_samples=np.array([s.sample for s in snaps], dtype=str),
             **{f"carried_state_{i}": s for i, s in enumerate(self.carried_state)})
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)
@@ -64,9 +65,9 @@ class Progress:
         a = np.load(io.BytesIO(data))
         epoch, window = (int(v) for v in a["position"])
         gauss = a["rng_gauss"]
-        snaps = [Snapshot(int(e), int(w), x.astype(np.int64), y.astype(np.int64), p, int(k))
-                 for (e, w, k), x, y, p in zip(a["snap_meta"], a["snap_x"], a["snap_y"],
-                                                a["snap_probs"])]
+        snaps = [Snapshot(int(e), int(w), x.astype(np.int64), y.astype(np.int64), p, int(k), str(t))
+                 for (e, w, k), x, y, p, t in zip(a["snap_meta"], a["snap_x"], a["snap_y"],
+                                                   a["snap_probs"], a["snap_samples"])]
         return cls(epoch, window,
                    ("MT19937", a["rng_keys"], int(a["rng_pos"]), int(gauss[0]), float(gauss[1])),
                    [a[f"carried_state_{i}"] for i in range(sum(k.startswith("carried_state_")

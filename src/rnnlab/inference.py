@@ -99,8 +99,15 @@ def sample(run_dir: str, length: int, temperature: float = 1.0, prime: str = "",
     """Text written by a text-task run: `prime` is fed through the model, then `length`
     characters are drawn one at a time from softmax(logits / temperature)."""
     config, model = load_model(run_dir)
-    rng = np.random.RandomState(seed)
-    ids = list(encode_text(prime, config.vocab)) if prime else [rng.randint(config.num_classes)]
+    return write_text(model, config.vocab, length, temperature, prime,
+                      np.random.RandomState(seed))
+
+
+def write_text(model, vocab: str, length: int, temperature: float, prime: str,
+               rng: np.random.RandomState) -> str:
+    """`prime` (or a random character) through `model`, then `length` characters drawn
+    one at a time from softmax(logits / temperature), each fed back in."""
+    ids = list(encode_text(prime, vocab)) if prime else [rng.randint(len(vocab))]
     step = tf.function(model.step)
     state = model.zero_state(1)
     for i in ids[:-1]:
@@ -111,5 +118,5 @@ def sample(run_dir: str, length: int, temperature: float = 1.0, prime: str = "",
         z = logits.numpy()[0].astype(np.float64) / temperature
         p = np.exp(z - z.max())
         current = int(rng.choice(len(p), p=p / p.sum()))
-        out.append(config.vocab[current])
+        out.append(vocab[current])
     return prime + "".join(out)

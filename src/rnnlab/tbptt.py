@@ -226,8 +226,8 @@ def _run(config, run_dir, model, optimizer, rng, progress: Progress, stdout) -> 
 
     try:
         with stop_requests() as request:
-            session = _Session(config, run_dir, run_windows, rng, out, live, metrics, board,
-                               checkpointer, request, text_ids)
+            session = _Session(config, run_dir, model, run_windows, rng, out, live, metrics,
+                               board, checkpointer, request, text_ids)
             while progress.epoch < config.epochs:
                 _train_epoch(session, progress)
     finally:
@@ -260,6 +260,7 @@ class _Session:
 
     config: TrainConfig
     run_dir: str
+    model: object
     run_windows: object         # the compiled chunk program
     rng: np.random.RandomState  # draws the series (and drew the initial weights)
     out: object                 # where the tutorial's console lines go
@@ -319,6 +320,11 @@ def _train_epoch(s: _Session, progress: Progress) -> None:
             _save_interrupted(s, progress)
     bar.close()
 
+    if config.task == "text" and progress.snapshots:  # what the model writes by now
+        from rnnlab.inference import write_text
+
+        progress.snapshots[-1].sample = write_text(
+            s.model, config.vocab, 80, 0.8, "", np.random.RandomState([config.seed, epoch]))
     losses, hits = progress.epoch_losses, progress.epoch_hits
     accuracies = (hits / np.float32(config.batch_size * config.step_size)).astype(np.float32)
     progress.losses.append(losses)

@@ -25,6 +25,7 @@ class Snapshot:
     y: np.ndarray        # [batch, T] target bits
     probs: np.ndarray    # [T, batch, C] softmax outputs
     num_losses: int      # how many window losses the run had when this window was trained
+    sample: str = ""     # text runs: what the model wrote at the end of this epoch
 
 
 class TutorialFigure:
@@ -65,6 +66,7 @@ class TutorialFigure:
         for ax in axes[1 + min(rows, PANEL_ROWS):]:
             ax.axis("off")  # fewer rows than panels
         self.title = fig.suptitle("")
+        self.sample = fig.text(0.02, 0.015, "", family="monospace", fontsize=8)
 
     def update(self, losses: np.ndarray, snap: Snapshot) -> None:
         self.loss_line.set_data(np.arange(len(losses)), losses)
@@ -88,6 +90,9 @@ class TutorialFigure:
                 rect.set_height(h)
             axes.set_ylim(0, max(1.0, float(losses.max()) * 1.1))
         self.title.set_text(f"epoch {snap.epoch}, window {snap.window}")
+        if snap.sample:
+            self.sample.set_text(f"written after epoch {snap.epoch}: "
+                                 + snap.sample.replace("\n", "\u21b5"))
 
 
 def new_file_figure(truncation: int, rows: int, vocab: str | None = None) -> TutorialFigure:
