@@ -161,12 +161,8 @@ def cmd_train(args) -> int:
     return 0
 
 
-def _check_run(run_dir: str) -> TrainConfig:
-    return runfiles.read_config(run_dir)  # fails fast, before TensorFlow loads
-
-
 def cmd_eval(args) -> int:
-    config = _check_run(args.run_dir)
+    config = runfiles.read_config(args.run_dir)
     if args.series_length is not None and config.task == "text":
         raise UsageError(f"run {args.run_dir!r} models the text of {config.data!r}; eval reads "
                          f"it all, so --series-length does not apply")
@@ -188,7 +184,7 @@ def cmd_eval(args) -> int:
 
 
 def cmd_predict(args) -> int:
-    _check_run(args.run_dir)
+    runfiles.read_config(args.run_dir)
     text = args.bits if args.bits is not None else sys.stdin.read()
     from rnnlab.tasks import parse_bits
 
@@ -210,7 +206,7 @@ def cmd_predict(args) -> int:
 
 
 def cmd_sample(args) -> int:
-    config = _check_run(args.run_dir)
+    config = runfiles.read_config(args.run_dir)
     if config.task != "text":
         raise UsageError(f"run {args.run_dir!r} is a --task {config.task} run; sample needs a "
                          f"--task text run")
@@ -234,7 +230,7 @@ def cmd_sample(args) -> int:
 
 
 def cmd_export(args) -> int:
-    _check_run(args.run_dir)
+    runfiles.read_config(args.run_dir)
     if os.path.exists(args.export_dir) and (not os.path.isdir(args.export_dir)
                                             or os.listdir(args.export_dir)):
         raise UsageError(f"export folder {args.export_dir!r} already exists and is not empty")

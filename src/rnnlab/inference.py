@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import secrets
+import weakref
 
 import numpy as np
 
@@ -62,7 +63,7 @@ def predict(run_dir: str, bits: np.ndarray):
     config, model = load_model(run_dir)
     probs = tf.function(forward)(model, tf.constant(bits[None, :], tf.float32))
     p = probs.numpy()[:, 0, :]                                   # [L, C]
-    predicted = (p[:, 0] < 0.5).astype(np.int64)
+    predicted = p.argmax(axis=-1)  # for bits, the tutorial's 1 when P(class 0) < 0.5
     return predicted, p[np.arange(len(bits)), predicted]
 
 
@@ -94,6 +95,15 @@ def export(run_dir: str, export_dir: str) -> str:
     return export_dir
 
 
+_STEPS = weakref.WeakKeyDictionary()  # model -> its step as a tf.function, traced once
+
+
+def _compiled_step(model):
+    if model not in _STEPS:
+        _STEPS[model] = tf.function(model.step)
+    return _STEPS[model]
+
+
 def sample(run_dir: str, length: int, temperature: float = 1.0, prime: str = "",
            seed: int | None = None) -> str:
     """Text written by a text-task run: `prime` is fed through the model, then `length`
@@ -108,7 +118,7 @@ def write_text(model, vocab: str, length: int, temperature: float, prime: str,
     """`prime` (or a random character) through `model`, then `length` characters drawn
     one at a time from softmax(logits / temperature), each fed back in."""
     ids = list(encode_text(prime, vocab)) if prime else [rng.randint(len(vocab))]
-    step = tf.function(model.step)
+    step = _compiled_step(model)
     state = model.zero_state(1)
     for i in ids[:-1]:
         _, state = step(tf.constant([i], tf.float32), state)

@@ -51,9 +51,8 @@ class RNN(tf.Module):
         self.cells = [make_cell(cell, w, name=f"layer{i}") for i, w in enumerate(params["cells"])]
         self.W2 = tf.Variable(params["W2"], dtype=tf.float32, name="W2")
         self.b2 = tf.Variable(params["b2"], dtype=tf.float32, name="b2")
-        W = params["cells"][0]["W"]
-        self.num_inputs = W.shape[0] - W.shape[1] // {"lstm": 4, "gru": 3}.get(
-            cell.replace("keras-", ""), 1)
+        self.num_inputs = params["cells"][0]["W"].shape[0] - self.cells[0].units
+        self._state_parts = [len(c.zero_state(1)) for c in self.cells]  # tensors per layer
 
     def encode(self, x_t):
         """Symbols [batch] -> cell inputs: a bit as one number [batch, 1], a character
@@ -73,8 +72,7 @@ class RNN(tf.Module):
 
     def _split(self, state):
         parts, i = [], 0
-        for c in self.cells:
-            n = len(c.zero_state(1))
+        for n in self._state_parts:
             parts.append(tuple(state[i:i + n]))
             i += n
         return parts

@@ -320,13 +320,14 @@ def _train_epoch(s: _Session, progress: Progress) -> None:
             _save_interrupted(s, progress)
     bar.close()
 
-    if config.task == "text" and progress.snapshots:  # what the model writes by now
+    shown = s.live is not None or config.gif or epoch + 1 == config.epochs
+    if config.task == "text" and progress.snapshots and shown:  # what the model writes by now
         from rnnlab.inference import write_text
 
         progress.snapshots[-1].sample = write_text(
             s.model, config.vocab, 80, 0.8, "", np.random.RandomState([config.seed, epoch]))
     losses, hits = progress.epoch_losses, progress.epoch_hits
-    accuracies = (hits / np.float32(config.batch_size * config.step_size)).astype(np.float32)
+    accuracies = _accuracies(config, hits)
     progress.losses.append(losses)
     progress.accuracies.append(accuracies)
     progress.seconds.append(time.perf_counter() - started)
@@ -347,11 +348,16 @@ def _train_epoch(s: _Session, progress: Progress) -> None:
         raise TrainingInterrupted(s.request["signum"], s.run_dir, progress.epoch, 0)
 
 
+def _accuracies(config: TrainConfig, hits: np.ndarray) -> np.ndarray:
+    """Correct predictions per window -> the fraction of the window's scored steps."""
+    return (hits / np.float32(config.batch_size * config.step_size)).astype(np.float32)
+
+
 def _save_interrupted(s: _Session, progress: Progress):
     """Stop mid-epoch: checkpoint the position reached, show its rows, and stop."""
     w = progress.window
-    hits = progress.epoch_hits[:w] / np.float32(s.config.batch_size * s.config.step_size)
-    partial = runfiles.format_epoch_rows(progress.epoch, progress.epoch_losses[:w], hits)
+    accuracies = _accuracies(s.config, progress.epoch_hits[:w])
+    partial = runfiles.format_epoch_rows(progress.epoch, progress.epoch_losses[:w], accuracies)
     s.metrics.write(extra=partial)
     s.checkpointer.save(progress)
     raise TrainingInterrupted(s.request["signum"], s.run_dir, progress.epoch, w)

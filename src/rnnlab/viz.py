@@ -25,7 +25,8 @@ class Snapshot:
     y: np.ndarray        # [batch, T] target bits
     probs: np.ndarray    # [T, batch, C] softmax outputs
     num_losses: int      # how many window losses the run had when this window was trained
-    sample: str = ""     # text runs: what the model wrote at the end of this epoch
+    sample: str = ""     # text runs: what the model wrote at the end of this epoch (when the
+                         # figure is shown live, animated, or it is the last epoch)
 
 
 class TutorialFigure:
