@@ -22,3 +22,18 @@ def test_figure_has_the_tutorials_six_panels_and_bars():
         np.testing.assert_array_equal(heights[1], y[r] * 0.5)
         np.testing.assert_array_equal(heights[2], (p0[:, r] < 0.5) * 0.3)
         assert [c.get_facecolor() for c in ax.patches[::T]] == [to_rgba(c) for c in ("blue", "red", "green")]
+
+
+def test_dependency_panels_show_true_and_model_probabilities():
+    T, batch = 12, 3
+    rng = np.random.RandomState(1)
+    x, y = rng.randint(0, 2, (batch, T)), rng.randint(0, 2, (batch, T))
+    p1 = rng.rand(T, batch)
+    truth = rng.choice([0.25, 0.5, 0.75, 1.0], (batch, T))
+    view = new_file_figure(T, batch, task="dependency")
+    view.update(np.ones(5), Snapshot(0, 0, x, y, np.stack([1 - p1, p1], -1), 5, truth=truth))
+    for r, ax in enumerate(view.fig.axes[1:4]):
+        np.testing.assert_array_equal([b.get_height() for b in ax.patches], x[r])
+        true_line, model_line = ax.lines
+        np.testing.assert_array_equal(true_line.get_ydata(), truth[r])
+        np.testing.assert_allclose(model_line.get_ydata(), p1[:, r])

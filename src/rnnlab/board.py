@@ -37,9 +37,10 @@ class TensorBoardLog:
     def write_epoch(self, epoch: int, losses: np.ndarray, accuracies: np.ndarray) -> None:
         now, first = time.time(), epoch * len(losses)
         for i, (loss, accuracy) in enumerate(zip(losses.tolist(), accuracies.tolist())):
-            self._scalars(first + i, now, window__loss=loss, window__accuracy=accuracy)
-        self._scalars(epoch, now, epoch__loss=float(losses.mean()),
-                      epoch__accuracy=float(accuracies.mean()))
+            if loss == loss:  # NaN: a window without targets (adding task) has nothing to log
+                self._scalars(first + i, now, window__loss=loss, window__accuracy=accuracy)
+        self._scalars(epoch, now, epoch__loss=float(np.nanmean(losses)),
+                      epoch__accuracy=float(np.nanmean(accuracies)))
         self.records.flush()
 
     def close(self) -> None:

@@ -1,6 +1,9 @@
 """Recurrent cells, each one time step: `step(x_t, state) -> (output, state)`.
 
 `state` is a tuple, so the LSTM's (h, c) travels the same loops as the others' (h,).
+The from-scratch cells also run a population of networks at once: weights with a
+leading population axis ([P, inputs + units, gates * units]) and inputs [P, batch, ...]
+go through the same equations, as batched matrix products (population.py).
 The from-scratch cells use Keras's gate order and bias layout, so the weights of one can
 be copied into the other (tests/test_cells.py checks outputs and gradients agree).
 """
@@ -45,13 +48,13 @@ class Vanilla(tf.Module):
         super().__init__(name=name)
         self.W = tf.Variable(weights["W"], dtype=tf.float32, name="W")
         self.b = tf.Variable(weights["b"], dtype=tf.float32, name="b")
-        self.units = int(self.W.shape[1])
+        self.units = int(self.W.shape[-1])
 
     def zero_state(self, batch):
         return (tf.zeros([batch, self.units]),)
 
     def step(self, x_t, state):
-        h = tf.tanh(tf.concat([x_t, state[0]], axis=1) @ self.W + self.b)
+        h = tf.tanh(tf.concat([x_t, state[0]], axis=-1) @ self.W + self.b)
         return h, (h,)
 
 
@@ -62,15 +65,15 @@ class LSTM(tf.Module):
         super().__init__(name=name)
         self.W = tf.Variable(weights["W"], dtype=tf.float32, name="W")
         self.b = tf.Variable(weights["b"], dtype=tf.float32, name="b")
-        self.units = int(self.W.shape[1]) // 4
+        self.units = int(self.W.shape[-1]) // 4
 
     def zero_state(self, batch):
         return (tf.zeros([batch, self.units]), tf.zeros([batch, self.units]))
 
     def step(self, x_t, state):
         h, c = state
-        z = tf.concat([x_t, h], axis=1) @ self.W + self.b
-        i, f, g, o = tf.split(z, 4, axis=1)
+        z = tf.concat([x_t, h], axis=-1) @ self.W + self.b
+        i, f, g, o = tf.split(z, 4, axis=-1)
         c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
         h = tf.sigmoid(o) * tf.tanh(c)
         return h, (h, c)
@@ -84,18 +87,18 @@ class GRU(tf.Module):
         super().__init__(name=name)
         self.W = tf.Variable(weights["W"], dtype=tf.float32, name="W")
         self.b = tf.Variable(weights["b"], dtype=tf.float32, name="b")  # [input bias; recurrent bias]
-        self.units = int(self.W.shape[1]) // 3
+        self.units = int(self.W.shape[-1]) // 3
 
     def zero_state(self, batch):
         return (tf.zeros([batch, self.units]),)
 
     def step(self, x_t, state):
         h = state[0]
-        inputs = int(self.W.shape[0]) - self.units
-        from_x = x_t @ self.W[:inputs] + self.b[0]
-        from_h = h @ self.W[inputs:] + self.b[1]
-        xz, xr, xh = tf.split(from_x, 3, axis=1)
-        hz, hr, hh = tf.split(from_h, 3, axis=1)
+        inputs = int(self.W.shape[-2]) - self.units
+        from_x = x_t @ self.W[..., :inputs, :] + self.b[..., 0:1, :]
+        from_h = h @ self.W[..., inputs:, :] + self.b[..., 1:2, :]
+        xz, xr, xh = tf.split(from_x, 3, axis=-1)
+        hz, hr, hh = tf.split(from_h, 3, axis=-1)
         z, r = tf.sigmoid(xz + hz), tf.sigmoid(xr + hr)
         h = z * h + (1.0 - z) * tf.tanh(xh + r * hh)
         return h, (h,)

@@ -51,8 +51,9 @@ class Progress:
             accuracies=np.array(self.accuracies, np.float32).reshape(len(self.losses), -1),
             seconds=np.array(self.seconds, np.float64),
             snap_meta=np.array([(s.epoch, s.window, s.num_losses) for s in snaps], np.int64),
-            snap_x=np.array([s.x for s in snaps], np.int32),
-            snap_y=np.array([s.y for s in snaps], np.int32),
+            snap_x=_symbols([s.x for s in snaps]),
+            snap_y=_symbols([s.y for s in snaps]),
+            snap_truth=np.array([s.truth for s in snaps if s.truth is not None], np.float32),
             snap_probs=np.array([s.probs for s in snaps], np.float32),
             snap_samples=np.array([s.sample for s in snaps], dtype=str),
             **{f"carried_state_{i}": s for i, s in enumerate(self.carried_state)})
@@ -65,15 +66,28 @@ class Progress:
         a = np.load(io.BytesIO(data))
         epoch, window = (int(v) for v in a["position"])
         gauss = a["rng_gauss"]
-        snaps = [Snapshot(int(e), int(w), x.astype(np.int64), y.astype(np.int64), p, int(k), str(t))
-                 for (e, w, k), x, y, p, t in zip(a["snap_meta"], a["snap_x"], a["snap_y"],
-                                                   a["snap_probs"], a["snap_samples"])]
+        truths = list(a["snap_truth"]) if "snap_truth" in a.files else []
+        snaps = [Snapshot(int(e), int(w), _unpack(x), _unpack(y), p, int(k), str(t),
+                          truths[i] if i < len(truths) else None)
+                 for i, ((e, w, k), x, y, p, t) in enumerate(zip(
+                     a["snap_meta"], a["snap_x"], a["snap_y"], a["snap_probs"], a["snap_samples"]))]
         return cls(epoch, window,
                    ("MT19937", a["rng_keys"], int(a["rng_pos"]), int(gauss[0]), float(gauss[1])),
                    [a[f"carried_state_{i}"] for i in range(sum(k.startswith("carried_state_")
                                                                for k in a.files))],
                    a["epoch_losses"], a["epoch_hits"],
                    list(a["losses"]), list(a["accuracies"]), list(a["seconds"]), snaps)
+
+
+def _symbols(arrays: list) -> np.ndarray:
+    """Snapshot inputs or targets as stored: int32 symbols, or float32 numbers (adding)."""
+    if arrays and np.issubdtype(arrays[0].dtype, np.floating):
+        return np.array(arrays, np.float32)
+    return np.array(arrays, np.int32)
+
+
+def _unpack(a: np.ndarray) -> np.ndarray:
+    return a if np.issubdtype(a.dtype, np.floating) else a.astype(np.int64)
 
 
 class _ProgressState(tf.train.experimental.PythonState):

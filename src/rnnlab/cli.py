@@ -173,18 +173,23 @@ def cmd_eval(args) -> int:
     from rnnlab.inference import evaluate
 
     result = _with_checkpoint(lambda: evaluate(args.run_dir, args.series_length, args.seed))
+    noun = {"adding": "sums", "text": "characters", "copy": "symbols"}.get(config.task, "bits")
     if args.json:
         print(json.dumps(result, indent=2))
     else:
         print(f"{result['run']}: loss {result['loss']:.4f}, accuracy {result['accuracy']:.5f} "
-              f"on {result['positions']} bits (seed {result['seed']}); accuracy on the "
-              f"{result['predictable_positions']} predictable bits "
+              f"on {result['positions']} {noun} (seed {result['seed']}); accuracy on the "
+              f"{result['predictable_positions']} predictable {noun} "
               f"{result['predictable_accuracy']:.5f}")
     return 0
 
 
 def cmd_predict(args) -> int:
-    runfiles.read_config(args.run_dir)
+    config = runfiles.read_config(args.run_dir)
+    if config.task not in ("echo", "dependency"):
+        other = "rnnlab sample" if config.task == "text" else "rnnlab eval"
+        raise UsageError(f"run {args.run_dir!r} is a --task {config.task} run; predict reads "
+                         f"bits (echo and dependency runs); try {other}")
     text = args.bits if args.bits is not None else sys.stdin.read()
     from rnnlab.tasks import parse_bits
 
@@ -230,7 +235,7 @@ def cmd_sample(args) -> int:
 
 
 def cmd_export(args) -> int:
-    runfiles.read_config(args.run_dir)
+    config = runfiles.read_config(args.run_dir)
     if os.path.exists(args.export_dir) and (not os.path.isdir(args.export_dir)
                                             or os.listdir(args.export_dir)):
         raise UsageError(f"export folder {args.export_dir!r} already exists and is not empty")
@@ -238,8 +243,12 @@ def cmd_export(args) -> int:
     from rnnlab.inference import export
 
     _with_checkpoint(lambda: export(args.run_dir, args.export_dir))
-    print(f"SavedModel written to {args.export_dir}: step(x [batch, 1], state) -> "
-          f"(probabilities, state)")
+    if config.regression:
+        print(f"SavedModel written to {args.export_dir}: step(x [batch, 2], state) -> "
+              f"(prediction, state)")
+    else:
+        print(f"SavedModel written to {args.export_dir}: step(x [batch, 1], state) -> "
+              f"(probabilities, state)")
     return 0
 
 

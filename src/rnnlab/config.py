@@ -15,7 +15,7 @@ from typing import Optional
 PLOT_MODES = ("auto", "live", "file", "none")
 CELLS = ("vanilla", "lstm", "gru", "keras-simple", "keras-lstm", "keras-gru")
 INITS = ("tutorial", "glorot")
-TASKS = ("echo", "dependency", "copy", "text")
+TASKS = ("echo", "dependency", "copy", "adding", "text")
 LAYOUTS = ("tutorial", "rows")
 
 
@@ -36,7 +36,8 @@ class TrainConfig:
     truncation: int = _opt(15, "steps per training window (gradients stop at its edges)")
     state_size: int = _opt(4, "hidden units")
     echo_step: int = _opt(3, "the target at t is the input at t - echo_step (copy task: "
-                          "the symbols come back echo_step steps after they were shown)")
+                          "the symbols come back echo_step steps after they were shown; adding task: "
+                          "the episode's length)")
     batch_size: int = _opt(5, "parallel rows the series is cut into")
     learning_rate: float = _opt(0.3, "Adagrad learning rate")
     cell: str = _opt("vanilla", "recurrent cell: from scratch (vanilla, lstm, gru) or "
@@ -46,8 +47,8 @@ class TrainConfig:
                                "(default: tutorial for the vanilla cell on the echo task, "
                                "else glorot)", choices=INITS)
     task: str = _opt("echo", "echo: the tutorial's; dependency: y depends on x 3 and 8 "
-                     "steps back (R2RT); copy: recall 10 symbols; text: next character of "
-                     "--data", choices=TASKS)
+                     "steps back (R2RT); copy: recall 10 symbols; adding: sum the two marked "
+                     "values of each episode; text: next character of --data", choices=TASKS)
     data: Optional[str] = _opt(None, "UTF-8 text file for --task text (each epoch reads it "
                                "all; --series-length is taken from it)")
     layout: str = _opt("tutorial", "tutorial: one series cut into rows (row r continues row "
@@ -65,8 +66,10 @@ class TrainConfig:
     checkpoint_every: float = _opt(1.0, "seconds at least between epoch-end checkpoints "
                                    "(0: every epoch); the last epoch and an interrupt "
                                    "always checkpoint")
-    num_classes: int = _opt(2, "output classes: 2 bits, or the text's characters", cli=False)
-    num_inputs: int = _opt(1, "input width: 1 bit, or one-hot characters", cli=False)
+    num_classes: int = _opt(2, "outputs: 2 bit classes, the text's characters, or 1 number "
+                            "(adding task)", cli=False)
+    num_inputs: int = _opt(1, "input width: 1 bit, one-hot characters, or (value, marker)",
+                           cli=False)
     vocab: Optional[str] = _opt(None, "the text task's characters, in class order", cli=False)
 
     @property
@@ -77,6 +80,11 @@ class TrainConfig:
     def step_size(self) -> int:
         """k1: steps the carried state advances per window (the stride, or truncation)."""
         return self.stride or self.truncation
+
+    @property
+    def regression(self) -> bool:
+        """The adding task predicts a number (squared error) where the others predict a class."""
+        return self.task == "adding"
 
     @property
     def num_windows(self) -> int:
@@ -117,6 +125,9 @@ class TrainConfig:
             raise ConfigError(f"--task copy needs --echo-step above 10 (the 10 symbols come "
                               f"back echo-step steps later) and an episode (echo-step + 10 "
                               f"steps) within a row of {self.row_length}, got {self.echo_step}")
+        if self.task == "adding" and self.echo_step < 2:
+            raise ConfigError(f"--task adding needs --echo-step (the episode length) of at "
+                              f"least 2, one marked value in each half, got {self.echo_step}")
         if self.task == "text" and not self.data:
             raise ConfigError("--task text needs --data FILE (a UTF-8 text file)")
         if self.data and self.task != "text":
@@ -125,6 +136,10 @@ class TrainConfig:
                                             1 <= self.stride <= self.truncation):
             raise ConfigError(f"--stride must be an integer from 1 to --truncation "
                               f"({self.truncation}), got {self.stride!r}")
+        covered = (self.num_windows - 1) * self.step_size + self.truncation
+        if self.task == "adding" and self.echo_step > covered:
+            raise ConfigError(f"--task adding: an episode of --echo-step {self.echo_step} steps "
+                              f"ends past the {covered} steps of a row that the windows cover")
         if self.out is not None and not self.out.strip():
             raise ConfigError("--out must name a folder, got an empty string")
         if self.gif is not None and not self.gif.lower().endswith(".gif"):
@@ -144,6 +159,8 @@ class TrainConfig:
 
             config = config.replace(vocab=COPY_VOCAB, num_classes=len(COPY_VOCAB),
                                     num_inputs=len(COPY_VOCAB))
+        if config.task == "adding":
+            config = config.replace(num_classes=1, num_inputs=2)
         sizes_ok = all(isinstance(v, int) and v > 0 for v in (self.batch_size, self.truncation))
         if config.task == "text" and config.data and config.vocab is None and sizes_ok:
             from rnnlab.tasks import read_text, text_settings

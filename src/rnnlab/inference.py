@@ -10,7 +10,8 @@ from rnnlab._tf import tf
 from rnnlab.checkpoint import restore_latest
 from rnnlab.model import model_for
 from rnnlab.runfiles import read_config
-from rnnlab.tasks import encode_text, load_corpus, make_series, unpredictable_mask
+from rnnlab.tasks import (ADDING_TOLERANCE, encode_text, load_corpus, make_series,
+                          unpredictable_mask)
 
 
 def load_model(run_dir: str):
@@ -22,10 +23,11 @@ def load_model(run_dir: str):
 
 
 def forward(model, x):
-    """Run the RNN along x: [batch, L] symbols from a zero state, carrying the state from
-    step to step. Returns softmax outputs [L, batch, C]."""
+    """Run the RNN along x: [batch, L] symbols (adding task: [batch, L, 2]) from a zero
+    state, carrying the state from step to step. Returns softmax outputs [L, batch, C]
+    (adding task: the predicted numbers, [L, batch, 1])."""
     logits, _ = model.unroll(x, model.zero_state(x.shape[0]))
-    return tf.nn.softmax(logits)
+    return logits if model.regression else tf.nn.softmax(logits)
 
 
 def evaluate(run_dir: str, series_length: int | None = None, seed: int | None = None) -> dict:
@@ -42,6 +44,8 @@ def evaluate(run_dir: str, series_length: int | None = None, seed: int | None = 
     x, y = make_series(rng, config.task, config.layout, config.series_length,
                        config.echo_step, config.batch_size, text_ids)
     probs = tf.function(forward, jit_compile=True)(model, tf.constant(x, tf.float32))
+    if config.regression:
+        return _evaluate_sums(run_dir, config, probs.numpy()[..., 0].T, y)
     used = x.shape[1]
     p = np.transpose(probs.numpy(), (1, 0, 2))                  # [batch, L, C]
     p_target = np.take_along_axis(p, y[..., None], axis=-1)[..., 0]
@@ -57,6 +61,18 @@ def evaluate(run_dir: str, series_length: int | None = None, seed: int | None = 
             "predictable_accuracy": float(right[predictable].mean())}
 
 
+def _evaluate_sums(run_dir: str, config, outputs: np.ndarray, y: np.ndarray) -> dict:
+    """The adding task's scores: squared error and accuracy (within ADDING_TOLERANCE) at
+    the episode ends, the only positions with a target; all of them are predictable."""
+    ends = np.isfinite(y)
+    errors = outputs[ends] - y[ends]
+    right = np.abs(errors) < ADDING_TOLERANCE
+    return {"run": run_dir, "seed": int(config.seed), "series_length": config.series_length,
+            "positions": int(ends.sum()), "loss": float((errors ** 2).mean()),
+            "accuracy": float(right.mean()), "predictable_positions": int(ends.sum()),
+            "predictable_accuracy": float(right.mean())}
+
+
 def predict(run_dir: str, bits: np.ndarray):
     """Per input bit: the predicted bit and its probability, state carried along the
     stream from zeros; a batch of one, any length."""
@@ -69,7 +85,8 @@ def predict(run_dir: str, bits: np.ndarray):
 
 class Stepper(tf.Module):
     """What a SavedModel serves: one step of the RNN for a batch of any size. The model's
-    state tensors (an LSTM's h and c, every layer's) travel as one [batch, width] tensor."""
+    state tensors (an LSTM's h and c, every layer's) travel as one [batch, width] tensor.
+    x is [batch, 1], a symbol per row, or for the adding task [batch, 2], (value, marker)."""
 
     def __init__(self, model):
         super().__init__(name="rnnlab_stepper")
@@ -77,18 +94,23 @@ class Stepper(tf.Module):
         self.widths = [int(s.shape[1]) for s in model.zero_state(1)]
         self.state_width = tf.constant(sum(self.widths))
         self.step = tf.function(self._step, input_signature=[
-            tf.TensorSpec([None, 1], tf.float32, name="x"),
+            tf.TensorSpec([None, model.num_inputs if model.regression else 1], tf.float32,
+                          name="x"),
             tf.TensorSpec([None, sum(self.widths)], tf.float32, name="state")])
 
     def _step(self, x, state):
-        logits, state = self.model.step(x[:, 0], tuple(tf.split(state, self.widths, axis=1)))
+        inputs = x if self.model.regression else x[:, 0]
+        logits, state = self.model.step(inputs, tuple(tf.split(state, self.widths, axis=1)))
+        if self.model.regression:
+            return {"prediction": logits[:, 0], "state": tf.concat(state, axis=1)}
         return {"probabilities": tf.nn.softmax(logits), "state": tf.concat(state, axis=1)}
 
 
 def export(run_dir: str, export_dir: str) -> str:
     """A SavedModel with the signature step(x [batch, 1], state [batch, width]) ->
-    {probabilities [batch, C], state [batch, width]}; start from a zero state (width:
-    the model's `state_width`, the state size for the vanilla cell)."""
+    {probabilities [batch, C], state [batch, width]} (adding task: x [batch, 2] ->
+    {prediction [batch], state}); start from a zero state (width: the model's
+    `state_width`, the state size for the vanilla cell)."""
     _, model = load_model(run_dir)
     stepper = Stepper(model)
     tf.saved_model.save(stepper, export_dir, signatures={"step": stepper.step})

@@ -42,21 +42,43 @@ def masked_mean_loss(logits, labels, loss_from: int):
     return tf.reduce_mean(losses[loss_from:])
 
 
+def squared_error_loss(outputs, targets, loss_from: int):
+    """Mean squared error over the targets that exist (not NaN) in steps loss_from.. of
+    the window; 0, with zero gradients, for a window without any.
+
+    outputs [T, batch, 1], targets [T, batch]. The NaNs are replaced before the
+    subtraction: masking afterwards would still send NaN * 0 = NaN into the gradients.
+    """
+    targets, outputs = targets[loss_from:], outputs[loss_from:, :, 0]
+    present = tf.math.is_finite(targets)
+    errors = tf.where(present, outputs - tf.where(present, targets, 0.0), 0.0)
+    count = tf.reduce_sum(tf.cast(present, outputs.dtype))
+    return tf.reduce_sum(errors * errors) / tf.maximum(count, 1.0)
+
+
 class RNN(tf.Module):
     """Stacked cells; logits_t = h_t(top) @ W2 + b2. Gradients by automatic differentiation."""
 
-    def __init__(self, params: dict, cell: str = "vanilla", name: str = "rnn"):
+    time_axis = 1  # of the input windows, [batch, T, ...]
+
+    def __init__(self, params: dict, cell: str = "vanilla", regression: bool = False,
+                 name: str = "rnn"):
         super().__init__(name=name)
         self.cell_kind = cell
+        self.regression = regression  # one number out, squared error (the adding task)
         self.cells = [make_cell(cell, w, name=f"layer{i}") for i, w in enumerate(params["cells"])]
         self.W2 = tf.Variable(params["W2"], dtype=tf.float32, name="W2")
         self.b2 = tf.Variable(params["b2"], dtype=tf.float32, name="b2")
-        self.num_inputs = params["cells"][0]["W"].shape[0] - self.cells[0].units
+        self.num_inputs = params["cells"][0]["W"].shape[-2] - self.cells[0].units
         self._state_parts = [len(c.zero_state(1)) for c in self.cells]  # tensors per layer
 
     def encode(self, x_t):
         """Symbols [batch] -> cell inputs: a bit as one number [batch, 1], a character
-        (text task) as a one-hot row [batch, num_inputs]."""
+        (text task) as a one-hot row [batch, num_inputs]; inputs that already have
+        their channels, [batch, num_inputs] (the adding task's value and marker), as
+        they are."""
+        if x_t.shape.rank == 2:
+            return x_t
         if self.num_inputs == 1:
             return tf.cast(x_t, tf.float32)[:, None]
         return tf.one_hot(tf.cast(x_t, tf.int32), self.num_inputs)
@@ -86,8 +108,8 @@ class RNN(tf.Module):
         return h @ self.W2 + self.b2, tuple(new_state)
 
     def unroll(self, x_window, state, carry_at: int | None = None):
-        """x_window: [batch, T] -> (logits [T, batch, C], state after step `carry_at` - 1
-        (default: the last step)).
+        """x_window: [batch, T] (or [batch, T, channels]) -> (logits [T, batch, C], state
+        after step `carry_at` - 1 (default: the last step)).
 
         A loop over time (tf.scan), not unrolled at trace time: XLA compiles an unrolled
         50-step LSTM and its gradient for over a minute, the loop in seconds.
@@ -99,8 +121,11 @@ class RNN(tf.Module):
             logits_t, new_state = self.step(x_t, carry[1])
             return logits_t, new_state
 
-        first = tf.zeros([tf.shape(x_window)[0], self.W2.shape[1]], self.W2.dtype)
-        logits, states = tf.scan(step, tf.transpose(x_window), initializer=(first, state))
+        # The logits' shape: the state's leading axes ([batch], or [population, batch]), C.
+        first = tf.zeros(tf.concat([tf.shape(state[0])[:-1], [self.W2.shape[-1]]], 0),
+                         self.W2.dtype)
+        time_major = tf.experimental.numpy.moveaxis(x_window, self.time_axis, 0)
+        logits, states = tf.scan(step, time_major, initializer=(first, state))
         return logits, tuple(s[carry_at - 1] for s in states)
 
     def loss_and_grads(self, x_window, y_window, state, loss_from: int = 0,
@@ -110,9 +135,10 @@ class RNN(tf.Module):
 
         x_window, y_window: [batch, T]. Returns (loss, logits [T, batch, C], carried, grads).
         """
+        loss_fn = squared_error_loss if self.regression else masked_mean_loss
         with tf.GradientTape() as tape:
             logits, carried = self.unroll(x_window, state, carry_at)
-            loss = masked_mean_loss(logits, tf.transpose(y_window), loss_from)
+            loss = loss_fn(logits, tf.transpose(y_window), loss_from)
         return loss, logits, carried, tape.gradient(loss, self.params)
 
 
@@ -184,16 +210,17 @@ class EchoRNN(RNN):
         return loss, logits, (h,), [d_W, d_b, d_W2, d_b2]
 
 
-def build_model(params: dict, cell: str):
+def build_model(params: dict, cell: str, regression: bool = False):
     """The tutorial's hand-differentiated model where it applies, else the general one."""
     W = params["cells"][0]["W"]
-    if cell == "vanilla" and len(params["cells"]) == 1 and W.shape[0] == W.shape[1] + 1:
+    if (cell == "vanilla" and len(params["cells"]) == 1 and W.shape[0] == W.shape[1] + 1
+            and not regression):
         return EchoRNN(params)
-    return RNN(params, cell)
+    return RNN(params, cell, regression)
 
 
 def model_for(config, rng: np.random.RandomState):
     """The model a TrainConfig asks for, its initial weights drawn from `rng`."""
     params = init_params(rng, config.cell, config.layers, config.state_size,
                          config.num_inputs, config.num_classes, config.init)
-    return build_model(params, config.cell)
+    return build_model(params, config.cell, config.regression)

@@ -20,12 +20,15 @@ def echo_series(rng: np.random.RandomState, series_length: int, echo_step: int,
 
 
 def to_windows(a: np.ndarray, truncation: int, stride: int | None = None) -> np.ndarray:
-    """[batch, row] -> [num_windows, batch, truncation]: window i starts at step i * stride
-    (default: truncation, the tutorial's non-overlapping windows); the tail shorter than a
-    window is dropped."""
+    """[batch, row, ...] -> [num_windows, batch, truncation, ...]: window i starts at step
+    i * stride (default: truncation, the tutorial's non-overlapping windows); the tail
+    shorter than a window is dropped. Trailing axes (the adding task's two input
+    channels) ride along."""
     stride = stride or truncation
     windows = np.lib.stride_tricks.sliding_window_view(a, truncation, axis=1)[:, ::stride]
-    return np.ascontiguousarray(windows.transpose(1, 0, 2))
+    # sliding_window_view puts the window's steps last: [batch, n, ..., truncation]
+    windows = np.moveaxis(windows, -1, 2)
+    return np.ascontiguousarray(np.moveaxis(windows, 1, 0))
 
 
 def shift(x: np.ndarray, steps: int) -> np.ndarray:
@@ -87,8 +90,41 @@ def copy_baseline(lag: int) -> float:
     return COPY_SYMBOLS * np.log(8) / (lag + COPY_SYMBOLS)
 
 
+# The adding problem (Hochreiter & Schmidhuber 1997; in the form of Le et al. 2015):
+# each step shows a value from U[0, 1) and a marker; in an episode of `length` steps two
+# values are marked, one in each half; at the episode's last step the target is their sum.
+# Only that step is scored (squared error); elsewhere the target is NaN, "nothing to say".
+ADDING_TOLERANCE = 0.04  # a prediction within this of the sum counts as correct
+
+
+def adding_series(rng: np.random.RandomState, batch_size: int, row_length: int, length: int):
+    """x: float32 [batch, row_length, 2] (value, marker), y: float32 [batch, row_length],
+    NaN except at each episode's last step; episodes of `length` steps back to back (the
+    tail too short for one has no target)."""
+    episodes = row_length // length
+    values = rng.rand(batch_size, row_length).astype(np.float32)
+    markers = np.zeros((batch_size, row_length), np.float32)
+    y = np.full((batch_size, row_length), np.nan, np.float32)
+    half = length // 2
+    starts = np.arange(episodes) * length
+    first = starts + rng.randint(0, half, (batch_size, episodes))
+    second = starts + rng.randint(half, length, (batch_size, episodes))
+    rows = np.arange(batch_size)[:, None]
+    markers[rows, first] = markers[rows, second] = 1.0
+    y[:, starts + length - 1] = values[rows, first] + values[rows, second]
+    return np.stack([values, markers], axis=-1), y
+
+
+def adding_baseline() -> float:
+    """Mean squared error of always answering 1, the sum's mean: the variance of the sum
+    of two U[0, 1) values, 2/12."""
+    return 1.0 / 6.0
+
+
 def baseline_note(task: str, echo_step: int = 3) -> str:
     """What the epoch summary prints beside the loss, so a reader can place it."""
+    if task == "adding":
+        return f" (always answering 1: {adding_baseline():.4f})"
     if task == "copy":
         return f" (remembering nothing: {copy_baseline(echo_step):.4f})"
     if task != "dependency":
@@ -166,6 +202,8 @@ def make_series(rng: np.random.RandomState, task: str, layout: str, series_lengt
                 text_ids[1:series_length + 1].reshape((batch_size, -1)))
     if task == "copy":
         return copy_series(rng, batch_size, series_length // batch_size, echo_step)
+    if task == "adding":
+        return adding_series(rng, batch_size, series_length // batch_size, echo_step)
     if task == "echo" and layout == "tutorial":
         return echo_series(rng, series_length, echo_step, batch_size)
     shape = (batch_size, series_length // batch_size) if layout == "rows" else (series_length,)

@@ -18,7 +18,8 @@ from rnnlab.checkpoint import Checkpointer, Progress, restore_latest
 from rnnlab.config import ConfigError, TrainConfig
 from rnnlab.model import model_for
 from rnnlab.optim import Adagrad
-from rnnlab.tasks import baseline_note, load_corpus, make_series, to_windows
+from rnnlab.tasks import (ADDING_TOLERANCE, baseline_note, dependency_probability, load_corpus,
+                          make_series, to_windows)
 
 
 def compile_window_runner(model, optimizer: Adagrad, config: TrainConfig):
@@ -33,34 +34,47 @@ def compile_window_runner(model, optimizer: Adagrad, config: TrainConfig):
 
     x, y: [num_windows, batch, truncation] (the whole epoch, so the shapes never change
     and the program is traced once per run, whatever chunk is asked for).
-    Returns per-window losses and correct-bit counts ([num_windows], only [start, stop)
-    filled), the carried state, and the softmax outputs of every window whose index is a
-    multiple of `log_every` ([num_logged, T, batch, C]) for the figure.
+    Returns per-window losses and correct-prediction counts ([num_windows], only [start,
+    stop) filled), the carried state, and the outputs (softmax, or the adding task's
+    numbers) of every window whose index is a multiple of `log_every` ([num_logged, T,
+    batch, C]) for the figure.
     """
     n, batch, T = config.num_windows, config.batch_size, config.truncation
     every, C = config.log_every, config.num_classes
     k1 = config.step_size
     num_logged = -(-n // every)
     state_spec = tuple(tf.TensorSpec(s.shape, tf.float32) for s in model.zero_state(batch))
+    # Class tasks: symbols in, class ids out. The adding task: (value, marker) pairs in,
+    # a number out, NaN where a step has no target.
+    x_spec = tf.TensorSpec([n, batch, T] + ([config.num_inputs] if config.regression else []),
+                           tf.float32)
+    y_spec = tf.TensorSpec([n, batch, T], tf.float32 if config.regression else tf.int32)
+
+    def count_hits(logits, targets):
+        if config.regression:  # within tolerance of the sum; NaN compares false
+            return tf.abs(logits[..., 0] - targets) < ADDING_TOLERANCE
+        # The most likely class; for bits, the tutorial's 1 when P(class 0) < 0.5.
+        return tf.argmax(logits, axis=-1, output_type=tf.int32) == targets
+
+    def shown(logits):
+        return logits if config.regression else tf.nn.softmax(logits)
 
     def train_window(i, state, losses, correct, snapshots, x, y):
         loss, logits, state, grads = model.loss_and_grads(x[i], y[i], state,
                                                           loss_from=T - k1, carry_at=k1)
         optimizer.apply(grads, model.params)
-        # The most likely class; for bits, the tutorial's 1 when P(class 0) < 0.5.
-        predicted = tf.argmax(logits[T - k1:], axis=-1, output_type=tf.int32)
-        hits = tf.reduce_sum(tf.cast(predicted == tf.transpose(y[i])[T - k1:], tf.int32))
+        right = count_hits(logits[T - k1:], tf.transpose(y[i])[T - k1:])
+        hits = tf.reduce_sum(tf.cast(right, tf.int32))
         losses = tf.tensor_scatter_nd_update(losses, [[i]], [loss])
         correct = tf.tensor_scatter_nd_update(correct, [[i]], [hits])
         snapshots = tf.cond(
             i % every == 0,
-            lambda: tf.tensor_scatter_nd_update(snapshots, [[i // every]], [tf.nn.softmax(logits)]),
+            lambda: tf.tensor_scatter_nd_update(snapshots, [[i // every]], [shown(logits)]),
             lambda: snapshots)
         return i + 1, state, losses, correct, snapshots
 
     @tf.function(jit_compile=True, reduce_retracing=False, input_signature=[
-        tf.TensorSpec([n, batch, T], tf.float32), tf.TensorSpec([n, batch, T], tf.int32),
-        state_spec,
+        x_spec, y_spec, state_spec,
         tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.int32)])
     def run_windows(x, y, state, start, stop):
         # An explicit while_loop: autograph's `for i in tf.range` would pass XLA a
@@ -99,13 +113,14 @@ class History:
     def window_losses(self) -> np.ndarray:
         return np.concatenate(self.losses) if self.losses else np.zeros(0, np.float32)
 
+    # Means over the windows that scored anything (adding task: those with an episode end).
     @property
     def epoch_loss(self) -> np.ndarray:
-        return np.array([l.mean() for l in self.losses])
+        return np.array([np.nanmean(l) for l in self.losses])
 
     @property
     def epoch_accuracy(self) -> np.ndarray:
-        return np.array([a.mean() for a in self.accuracies])
+        return np.array([np.nanmean(a) for a in self.accuracies])
 
 
 @dataclass
@@ -221,7 +236,7 @@ def _run(config, run_dir, model, optimizer, rng, progress: Progress, stdout) -> 
     plot = config.plot
     if plot == "auto":
         plot = "live" if viz.display_available() else "file"
-    live = (viz.open_live_figure(config.truncation, config.batch_size, config.vocab)
+    live = (viz.open_live_figure(config.truncation, config.batch_size, config.vocab, config.task)
             if plot == "live" else None)
 
     try:
@@ -238,10 +253,10 @@ def _run(config, run_dir, model, optimizer, rng, progress: Progress, stdout) -> 
         live.refresh(losses[:progress.snapshots[-1].num_losses], progress.snapshots[-1], force=True)
     if progress.snapshots and plot in ("file", "live"):
         viz.save_png(os.path.join(run_dir, "figure.png"), losses, progress.snapshots[-1],
-                     config.truncation, config.batch_size, config.vocab)
+                     config.truncation, config.batch_size, config.vocab, config.task)
     if progress.snapshots and config.gif:
         viz.save_gif(config.gif, losses, progress.snapshots, config.truncation,
-                     config.batch_size, config.vocab)
+                     config.batch_size, config.vocab, config.task)
     history = History(progress.losses, progress.accuracies, progress.seconds)
     return Run(config, model, history, run_dir, live=live, snapshots=progress.snapshots)
 
@@ -283,7 +298,13 @@ def _train_epoch(s: _Session, progress: Progress) -> None:
     out.write(f"New data, epoch {epoch}\n" if first == 0 else
               f"Resuming epoch {epoch} at window {first}\n")
     xw, yw = (to_windows(a, config.truncation, config.step_size) for a in (x, y))
-    x_epoch, y_epoch = tf.constant(xw, tf.float32), tf.constant(yw, tf.int32)  # once per epoch
+    x_epoch = tf.constant(xw, tf.float32)  # once per epoch
+    y_epoch = tf.constant(yw, tf.float32 if config.regression else tf.int32)
+    scored = scored_per_window(config, yw)
+    truth = None
+    if config.task == "dependency":  # tutorial layout: rows continue each other
+        flat = x.reshape(1, -1) if config.layout == "tutorial" else x
+        truth = dependency_probability(flat).reshape(x.shape)
     state = tuple(tf.constant(part) for part in progress.carried_state)
     bar = _progress_bar(epoch, n, first)
     for start, stop in chunk_bounds(n, every):
@@ -292,12 +313,14 @@ def _train_epoch(s: _Session, progress: Progress) -> None:
         start = max(start, first)
         chunk_losses, chunk_hits, state, snaps = s.run_windows(x_epoch, y_epoch, state, start, stop)
         losses = chunk_losses.numpy()[start:stop]
-        if not np.isfinite(losses).all():
-            bad = start + int(np.argmin(np.isfinite(losses)))
+        healthy = np.isfinite(losses)
+        if not healthy.all():
+            bad = start + int(np.argmin(healthy))
             bar.close()
             raise TrainingDiverged(
                 f"loss became {losses[bad - start]} at epoch {epoch}, window {bad}; "
                 f"{s.checkpointer.describe_last()}; try a smaller --learning-rate")
+        losses[scored[start:stop] == 0] = np.nan  # no target in the window: no loss to show
         progress.epoch_losses[start:stop] = losses
         progress.epoch_hits[start:stop] = chunk_hits.numpy()[start:stop]
         progress.window, progress.carried_state = stop, [part.numpy() for part in state]
@@ -307,9 +330,12 @@ def _train_epoch(s: _Session, progress: Progress) -> None:
             bar.clear()  # the tutorial's lines go above the progress bar, not into it
         for k in logged:
             out.write(f"Step {k} Loss {str(losses[k - start])}\n")  # float32, as the tutorial prints
+            first_step = k * config.step_size
             progress.snapshots.append(viz.Snapshot(
                 epoch, k, x=xw[k], y=yw[k],
-                probs=snaps[k // every], num_losses=len(progress.losses) * n + k + 1))
+                probs=snaps[k // every], num_losses=len(progress.losses) * n + k + 1,
+                truth=None if truth is None else
+                truth[:, first_step:first_step + config.truncation].astype(np.float32)))
         if s.live is not None and (stop - 1) % every == 0:
             done = np.concatenate(progress.losses + [progress.epoch_losses[:stop]])
             s.live.refresh(done, progress.snapshots[-1])
@@ -317,7 +343,7 @@ def _train_epoch(s: _Session, progress: Progress) -> None:
         bar.update(stop - start)
         if s.request["signum"] is not None and stop < n:
             bar.close()
-            _save_interrupted(s, progress)
+            _save_interrupted(s, progress, scored)
     bar.close()
 
     shown = s.live is not None or config.gif or epoch + 1 == config.epochs
@@ -327,7 +353,7 @@ def _train_epoch(s: _Session, progress: Progress) -> None:
         progress.snapshots[-1].sample = write_text(
             s.model, config.vocab, 80, 0.8, "", np.random.RandomState([config.seed, epoch]))
     losses, hits = progress.epoch_losses, progress.epoch_hits
-    accuracies = _accuracies(config, hits)
+    accuracies = _accuracies(hits, scored)
     progress.losses.append(losses)
     progress.accuracies.append(accuracies)
     progress.seconds.append(time.perf_counter() - started)
@@ -342,21 +368,32 @@ def _train_epoch(s: _Session, progress: Progress) -> None:
     if (interrupted or progress.epoch == config.epochs
             or time.monotonic() - s.checkpointer.last_save >= config.checkpoint_every):
         s.checkpointer.save(progress)
-    out.write(f"Epoch {epoch} done: mean loss {losses.mean():.4f}, accuracy "
-              f"{accuracies.mean():.4f}, {progress.seconds[-1]:.3f} s{baseline_note(config.task, config.echo_step)}\n")
+    out.write(f"Epoch {epoch} done: mean loss {np.nanmean(losses):.4f}, accuracy "
+              f"{np.nanmean(accuracies):.4f}, {progress.seconds[-1]:.3f} s{baseline_note(config.task, config.echo_step)}\n")
     if interrupted:
         raise TrainingInterrupted(s.request["signum"], s.run_dir, progress.epoch, 0)
 
 
-def _accuracies(config: TrainConfig, hits: np.ndarray) -> np.ndarray:
-    """Correct predictions per window -> the fraction of the window's scored steps."""
-    return (hits / np.float32(config.batch_size * config.step_size)).astype(np.float32)
+def scored_per_window(config: TrainConfig, yw: np.ndarray) -> np.ndarray:
+    """How many targets each window scores: its last k1 steps of every row, or for the
+    adding task only the episode ends among them (none in many windows)."""
+    k1 = config.step_size
+    if config.regression:
+        return np.isfinite(yw[:, :, -k1:]).sum(axis=(1, 2))
+    return np.full(len(yw), config.batch_size * k1)
 
 
-def _save_interrupted(s: _Session, progress: Progress):
+def _accuracies(hits: np.ndarray, scored: np.ndarray) -> np.ndarray:
+    """Correct predictions per window -> the fraction of the window's scored targets
+    (NaN for a window without any)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(scored > 0, hits / np.maximum(scored, 1), np.nan).astype(np.float32)
+
+
+def _save_interrupted(s: _Session, progress: Progress, scored: np.ndarray):
     """Stop mid-epoch: checkpoint the position reached, show its rows, and stop."""
     w = progress.window
-    accuracies = _accuracies(s.config, progress.epoch_hits[:w])
+    accuracies = _accuracies(progress.epoch_hits[:w], scored[:w])
     partial = runfiles.format_epoch_rows(progress.epoch, progress.epoch_losses[:w], accuracies)
     s.metrics.write(extra=partial)
     s.checkpointer.save(progress)

@@ -17,26 +17,34 @@ PANEL_ROWS = 5  # panels 2..6 show the first five rows of the batch, as in the t
 
 @dataclass
 class Snapshot:
-    """One logged window: where it is, its inputs, targets and softmax outputs."""
+    """One logged window: where it is, its inputs, targets and outputs."""
 
     epoch: int
     window: int
-    x: np.ndarray        # [batch, T] input bits
-    y: np.ndarray        # [batch, T] target bits
-    probs: np.ndarray    # [T, batch, C] softmax outputs
+    x: np.ndarray        # [batch, T] input symbols (adding task: [batch, T, 2] value, marker)
+    y: np.ndarray        # [batch, T] targets (adding task: sums, NaN where none)
+    probs: np.ndarray    # [T, batch, C] softmax outputs (adding task: [T, batch, 1] numbers)
     num_losses: int      # how many window losses the run had when this window was trained
     sample: str = ""     # text runs: what the model wrote at the end of this epoch (when the
                          # figure is shown live, animated, or it is the last epoch)
+    truth: np.ndarray | None = None  # dependency task: the true P(y = 1), [batch, T]
 
 
 class TutorialFigure:
-    """Loss so far, then input (blue), target (red) and predicted class (green) per row.
+    """Loss so far, then one panel per row of the window in the task's own terms:
+    - echo (the tutorial's): input (blue), target (red) and predicted bit (green) bars;
+    - dependency: input bits (pale bars), the true P(y = 1) (black) and the model's (green);
+    - copy and text: input, target and guessed characters, each one's loss as bars;
+    - adding: the values (marked ones blue), the model's output (green) and, at the
+      episode's end, the target sum (red).
 
     The artists are made once and updated in place, so a refresh costs one redraw.
     """
 
-    def __init__(self, fig, truncation: int, rows: int, vocab: str | None = None):
-        self.fig, self.vocab = fig, vocab
+    def __init__(self, fig, truncation: int, rows: int, vocab: str | None = None,
+                 task: str = "echo"):
+        self.fig, self.vocab, self.task = fig, vocab, task
+        self.curves = []
         axes = [fig.add_subplot(2, 3, i + 1) for i in range(6)]
         self.loss_axes = axes[0]
         (self.loss_line,) = self.loss_axes.plot([], [])
@@ -59,6 +67,9 @@ class TutorialFigure:
                 self.char_losses.append((losses, losses.bar(steps, np.zeros(truncation),
                                                             width=0.8, color="gray")))
                 continue
+            if task in ("dependency", "adding"):
+                self.curves.append(self._curve_panel(ax, truncation, r == 0))
+                continue
             ax.axis([0, truncation, 0, 2])
             zeros = np.zeros(truncation)
             self.bars.append((ax.bar(steps, zeros, width=1, color="blue"),
@@ -69,10 +80,57 @@ class TutorialFigure:
         self.title = fig.suptitle("")
         self.sample = fig.text(0.02, 0.015, "", family="monospace", fontsize=8)
 
+    def _curve_panel(self, ax, truncation: int, legend: bool):
+        steps = np.arange(truncation)
+        bars = ax.bar(steps, np.zeros(truncation), width=0.9, color="lightsteelblue")
+        if self.task == "dependency":
+            ax.axis([-0.5, truncation - 0.5, 0, 1.05])
+            (truth,) = ax.step(steps, np.zeros(truncation), where="mid", color="black",
+                               label="true P(y=1)")
+            (model,) = ax.step(steps, np.zeros(truncation), where="mid", color="green",
+                               label="model's P(y=1)")
+            lines = (truth, model)
+        else:
+            ax.axis([-0.5, truncation - 0.5, 0, 2.05])
+            (model,) = ax.plot(steps, np.zeros(truncation), color="green", lw=1,
+                               label="output")
+            (target,) = ax.plot([], [], "o", color="red", label="target sum")
+            (answer,) = ax.plot([], [], "o", color="green", mfc="none")
+            lines = (model, target, answer)
+        if legend:
+            ax.legend(fontsize=6, loc="upper right")
+        return bars, lines
+
+    def _update_curves(self, r: int, bars, lines, snap: Snapshot) -> None:
+        steps = np.arange(len(bars))
+        if self.task == "dependency":
+            for rect, h in zip(bars, snap.x[r]):
+                rect.set_height(h)
+            truth, model = lines
+            truth.set_ydata(snap.truth[r] if snap.truth is not None else np.full(len(steps), np.nan))
+            model.set_ydata(snap.probs[:, r, 1])
+            return
+        values, marked = snap.x[r, :, 0], snap.x[r, :, 1] > 0
+        for rect, h, m in zip(bars, values, marked):
+            rect.set_height(h)
+            rect.set_color("royalblue" if m else "lightsteelblue")
+        model, target, answer = lines
+        output = snap.probs[:, r, 0]
+        model.set_ydata(output)
+        ends = np.isfinite(snap.y[r])
+        target.set_data(steps[ends], snap.y[r][ends])
+        answer.set_data(steps[ends], output[ends])
+
     def update(self, losses: np.ndarray, snap: Snapshot) -> None:
-        self.loss_line.set_data(np.arange(len(losses)), losses)
+        shown = np.isfinite(losses)  # the adding task's windows without a target have none
+        self.loss_line.set_data(np.arange(len(losses))[shown], losses[shown])
         self.loss_axes.relim()
         self.loss_axes.autoscale_view()
+        for r, (bars, lines) in enumerate(self.curves):
+            self._update_curves(r, bars, lines, snap)
+        if self.curves:
+            self.title.set_text(f"epoch {snap.epoch}, window {snap.window}")
+            return
         predicted = snap.probs.argmax(axis=-1)  # [T, batch]; bits: 1 when P(0) < 0.5
         for r, (x_bars, y_bars, p_bars) in enumerate(self.bars):
             for bars, heights in ((x_bars, snap.x[r]), (y_bars, snap.y[r] * 0.5),
@@ -96,20 +154,21 @@ class TutorialFigure:
                                  + snap.sample.replace("\n", "\u21b5"))
 
 
-def new_file_figure(truncation: int, rows: int, vocab: str | None = None) -> TutorialFigure:
+def new_file_figure(truncation: int, rows: int, vocab: str | None = None,
+                    task: str = "echo") -> TutorialFigure:
     """A figure on the Agg canvas: no display, no pyplot state."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(11, 6.5))
     FigureCanvasAgg(fig)
-    return TutorialFigure(fig, truncation, rows, vocab)
+    return TutorialFigure(fig, truncation, rows, vocab, task)
 
 
 def save_png(path: str, losses: np.ndarray, snap: Snapshot, truncation: int, rows: int,
-             vocab: str | None = None):
+             vocab: str | None = None, task: str = "echo"):
     """The figure as it stood at `snap`; returns the matplotlib Figure."""
-    view = new_file_figure(truncation, rows, vocab)
+    view = new_file_figure(truncation, rows, vocab, task)
     view.update(losses[:snap.num_losses], snap)
     tmp = path + ".tmp.png"
     view.fig.savefig(tmp, dpi=100)
@@ -118,14 +177,15 @@ def save_png(path: str, losses: np.ndarray, snap: Snapshot, truncation: int, row
 
 
 def save_gif(path: str, losses: np.ndarray, snaps: list, truncation: int, rows: int,
-             vocab: str | None = None, max_frames: int = 120, fps: int = 8) -> None:
+             vocab: str | None = None, task: str = "echo", max_frames: int = 120,
+             fps: int = 8) -> None:
     """An animation of training: up to `max_frames` of the logged windows, evenly spaced."""
     from matplotlib.animation import PillowWriter
 
     if not snaps:
         return
     picks = np.unique(np.linspace(0, len(snaps) - 1, min(max_frames, len(snaps))).astype(int))
-    view = new_file_figure(truncation, rows, vocab)
+    view = new_file_figure(truncation, rows, vocab, task)
     writer = PillowWriter(fps=fps)
     tmp = path + ".tmp.gif"
     with writer.saving(view.fig, tmp, dpi=60):
@@ -151,12 +211,12 @@ class LiveFigure:
     """
 
     def __init__(self, truncation: int, rows: int, vocab: str | None = None,
-                 budget: float = 0.05, max_wait: float = 2.0):
+                 task: str = "echo", budget: float = 0.05, max_wait: float = 2.0):
         import matplotlib.pyplot as plt
 
         self.plt = plt
         plt.ion()
-        self.view = TutorialFigure(plt.figure(figsize=(11, 6.5)), truncation, rows, vocab)
+        self.view = TutorialFigure(plt.figure(figsize=(11, 6.5)), truncation, rows, vocab, task)
         plt.show(block=False)
         self.budget, self.max_wait = budget, max_wait
         self.next_draw, self.drawn = 0.0, 0
@@ -179,12 +239,12 @@ class LiveFigure:
         self.plt.show()
 
 
-def open_live_figure(truncation: int, rows: int, vocab: str | None = None):
+def open_live_figure(truncation: int, rows: int, vocab: str | None = None, task: str = "echo"):
     """A LiveFigure, or None when matplotlib has no interactive backend here."""
     import matplotlib
 
     try:
-        live = LiveFigure(truncation, rows, vocab)
+        live = LiveFigure(truncation, rows, vocab, task)
     except Exception as err:  # a GUI toolkit that fails to start is reported, not fatal
         print(f"rnnlab: no live figure ({err.__class__.__name__}: {err}); writing figure.png instead",
               file=sys.stderr)
