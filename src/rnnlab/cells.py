@@ -17,6 +17,15 @@ CELLS = ("vanilla", "lstm", "gru", "keras-simple", "keras-lstm", "keras-gru")
 GATES = {"vanilla": 1, "lstm": 4, "gru": 3}
 
 
+def matmul(a, b):
+    """a @ b. For a population's stacked weights [P, i, o] that are small, a broadcast
+    product and a sum instead, which XLA fuses into one loop: its batched dot runs one
+    tiny matrix product per member, and made 64 tutorial networks ~2.5x slower."""
+    if b.shape.rank == 3 and b.shape[-2] * b.shape[-1] <= 1024:
+        return tf.reduce_sum(a[..., :, None] * b[:, None, :, :], axis=-2)
+    return a @ b
+
+
 def _base(kind: str) -> str:
     return {"keras-simple": "vanilla", "keras-lstm": "lstm", "keras-gru": "gru"}.get(kind, kind)
 
@@ -54,7 +63,7 @@ class Vanilla(tf.Module):
         return (tf.zeros([batch, self.units]),)
 
     def step(self, x_t, state):
-        h = tf.tanh(tf.concat([x_t, state[0]], axis=-1) @ self.W + self.b)
+        h = tf.tanh(matmul(tf.concat([x_t, state[0]], axis=-1), self.W) + self.b)
         return h, (h,)
 
 
@@ -72,7 +81,7 @@ class LSTM(tf.Module):
 
     def step(self, x_t, state):
         h, c = state
-        z = tf.concat([x_t, h], axis=-1) @ self.W + self.b
+        z = matmul(tf.concat([x_t, h], axis=-1), self.W) + self.b
         i, f, g, o = tf.split(z, 4, axis=-1)
         c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
         h = tf.sigmoid(o) * tf.tanh(c)
@@ -95,8 +104,8 @@ class GRU(tf.Module):
     def step(self, x_t, state):
         h = state[0]
         inputs = int(self.W.shape[-2]) - self.units
-        from_x = x_t @ self.W[..., :inputs, :] + self.b[..., 0:1, :]
-        from_h = h @ self.W[..., inputs:, :] + self.b[..., 1:2, :]
+        from_x = matmul(x_t, self.W[..., :inputs, :]) + self.b[..., 0:1, :]
+        from_h = matmul(h, self.W[..., inputs:, :]) + self.b[..., 1:2, :]
         xz, xr, xh = tf.split(from_x, 3, axis=-1)
         hz, hr, hh = tf.split(from_h, 3, axis=-1)
         z, r = tf.sigmoid(xz + hz), tf.sigmoid(xr + hr)

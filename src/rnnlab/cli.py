@@ -89,7 +89,39 @@ def build_parser() -> argparse.ArgumentParser:
     sa.add_argument("--seed", type=_number(int), help="seed of the sampling (default: drawn)")
     sa.set_defaults(func=cmd_sample)
 
-    for sub in (train, ev, pr, ex, sa):
+    sw = commands.add_parser(
+        "sweep", help="train every point of a grid for several seeds: results.csv, heatmaps",
+        description="Train every point of --grid for --seeds seeds. Points whose arrays "
+        "share shapes train together as one population. The sweep is an Optuna study: "
+        "run the same command on several machines with one --storage and they share it.")
+    add_config_flags(sw)
+    sw.add_argument("--grid", nargs="+", action="extend", metavar="NAME=A:B|A,B,C",
+                    help="a setting and its values: A:B is the inclusive range, A,B,C a "
+                    "list; the first two axes are the heatmaps' axes, a third gives panels")
+    sw.add_argument("--seeds", type=_number(int), default=1,
+                    help="seeds per point: --seed, --seed + 1, ... (default: 1, from 0)")
+    sw.add_argument("--storage", help="Optuna storage URL, e.g. postgresql://user@host/db "
+                    "(default: sqlite:///OUT/sweep.db)")
+    sw.add_argument("--study", default="rnnlab-sweep", help="Optuna study name (default: rnnlab-sweep)")
+    sw.add_argument("--heartbeat", type=_number(int), default=10,
+                    help="seconds between a worker's signs of life; one silent for 3x this "
+                    "is presumed dead and its points are taken again (default: 10)")
+    sw.set_defaults(func=cmd_sweep)
+
+    rp = commands.add_parser("report", help="a Markdown page of a finished sweep (docs/results.md)")
+    rp.add_argument("sweep_dirs", metavar="SWEEP_DIR", nargs="+")
+    rp.add_argument("--out", default="docs/results.md", help="the page (default: docs/results.md)")
+    rp.set_defaults(func=cmd_report)
+
+    dg = commands.add_parser("diagnose", help="gradient reach by lag and memory curve of a run")
+    dg.add_argument("run_dir", metavar="RUN_DIR")
+    dg.add_argument("--max-lag", type=_number(int), help="lags 0..N (default: 3x truncation, at least 30)")
+    dg.add_argument("--series-length", type=_number(int), default=20000,
+                    help="steps of fresh data the probes read (default: 20000)")
+    dg.add_argument("--seed", type=_number(int), default=0, help="seed of that data (default: 0)")
+    dg.set_defaults(func=cmd_diagnose)
+
+    for sub in (train, ev, pr, ex, sa, sw, rp, dg):
         sub.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
                          help="keep TensorFlow's log lines")
     return parser
@@ -249,6 +281,63 @@ def cmd_export(args) -> int:
     else:
         print(f"SavedModel written to {args.export_dir}: step(x [batch, 1], state) -> "
               f"(probabilities, state)")
+    return 0
+
+
+def cmd_sweep(args) -> int:
+    base = given_settings(args)
+    out = base.pop("out", None)
+    if not out:
+        raise UsageError("sweep needs --out DIR (every worker of one sweep names the same folder)")
+    for name in ("plot", "gif", "checkpoint_every", "log_every"):
+        if name in base:
+            raise UsageError(f"--{name.replace('_', '-')} does not apply to a sweep")
+    first_seed = base.pop("seed", 0)
+    base.setdefault("epochs", 10)
+    if args.heartbeat < 1:
+        raise UsageError(f"--heartbeat must be a positive number of seconds, got {args.heartbeat}")
+    from rnnlab.sweep import make_plan, run_worker
+
+    plan = make_plan(base, args.grid or [], args.seeds, first_seed)
+    check_writable_parent(os.path.join(out, "results.csv"), "--out")
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise UsageError(f"--out {out!r} is a file, not a folder")
+    units = plan.units()
+    members = sum(len(u) for u in units)
+    print(f"Sweep: {len(plan.points())} points x {len(plan.seeds)} seeds = {members} networks "
+          f"in {len(units)} populations", flush=True)
+    result = run_worker(plan, out, args.storage, args.study, args.heartbeat,
+                        log=lambda line: print(line, flush=True))
+    print(f"This worker trained {result['trained']} of {result['units']} populations; "
+          f"results.csv ({result['rows']} rows), accuracy.png, epochs_to_solve.png in {out}")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from rnnlab.report import write_report
+
+    for folder in args.sweep_dirs:
+        if not os.path.isfile(os.path.join(folder, "results.csv")):
+            raise UsageError(f"{folder!r} holds no finished sweep (no results.csv)")
+    check_writable_parent(args.out, "--out")
+    print(f"Report written to {write_report(args.sweep_dirs, args.out)}")
+    return 0
+
+
+def cmd_diagnose(args) -> int:
+    config = runfiles.read_config(args.run_dir)
+    if args.max_lag is not None and args.max_lag < 1:
+        raise UsageError(f"--max-lag must be a positive integer, got {args.max_lag}")
+    if args.series_length < 100:
+        raise UsageError(f"--series-length must be at least 100, got {args.series_length}")
+    if config.task == "text":
+        raise UsageError("diagnose probes the synthetic tasks' inputs; a --task text run has "
+                         "no fresh data to draw")
+    from rnnlab.diagnose import diagnose
+
+    paths = _with_checkpoint(lambda: diagnose(args.run_dir, args.max_lag, args.series_length,
+                                              args.seed))
+    print(f"Written: {', '.join(paths)}")
     return 0
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnnlab._tf import tf
-from rnnlab.cells import init_weights, make_cell
+from rnnlab.cells import init_weights, make_cell, matmul
 
 
 def init_params(rng: np.random.RandomState, cell: str = "vanilla", layers: int = 1,
@@ -105,7 +105,7 @@ class RNN(tf.Module):
         for cell, s in zip(self.cells, self._split(state)):
             h, s = cell.step(h, s)
             new_state.extend(s)
-        return h @ self.W2 + self.b2, tuple(new_state)
+        return matmul(h, self.W2) + self.b2, tuple(new_state)
 
     def unroll(self, x_window, state, carry_at: int | None = None):
         """x_window: [batch, T] (or [batch, T, channels]) -> (logits [T, batch, C], state

@@ -1,0 +1,297 @@
+"""`rnnlab sweep`: train every point of a grid for several seeds, as an Optuna study that
+any number of workers, on any number of machines, share.
+
+The plan: grid points x seeds are members; members whose arrays have the same shapes
+(population.shape_key) are cut into units of at most MAX_POPULATION, and a unit trains
+as one population in one compiled program. Each unit is an Optuna trial. Workers claim
+WAITING trials (Optuna's WAITING -> RUNNING change is atomic in its database), beat a
+heartbeat while they train, and store the unit's rows in the trial. A worker that dies
+stops beating; after a grace period any worker marks its trial failed and enqueues the
+unit again. Finished units are never trained twice: a re-run only writes the results.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import json
+import os
+import threading
+import time
+import warnings
+from dataclasses import dataclass
+
+from rnnlab.config import ConfigError, TrainConfig, cli_fields
+from rnnlab.runfiles import write_atomic
+
+MAX_POPULATION = 256
+SOLVED = 0.99  # accuracy that counts as solved, for "epochs to solve"
+# Settings a grid may not vary: where a run goes and how it is shown, and the seed
+# (--seeds gives each point its seeds).
+NOT_AXES = ("out", "plot", "gif", "seed", "checkpoint_every", "log_every", "data")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a sweep trains: base settings, grid axes [(name, values)], seeds."""
+
+    base: dict
+    axes: tuple
+    seeds: tuple
+
+    def points(self) -> list:
+        names = [name for name, _ in self.axes]
+        return [dict(zip(names, values))
+                for values in itertools.product(*(values for _, values in self.axes))]
+
+    def config(self, point: dict, seed: int) -> TrainConfig:
+        return TrainConfig(**{**self.base, **point, "seed": seed, "plot": "none",
+                              "out": os.devnull}).resolved().validate()
+
+    def units(self) -> list:
+        """[(shape key, [(point index, seed), ...])], in a fixed order every worker shares."""
+        from rnnlab.population import shape_key
+
+        groups: dict = {}
+        for i, point in enumerate(self.points()):
+            for seed in self.seeds:
+                groups.setdefault(shape_key(self.config(point, seed)), []).append((i, seed))
+        units = []
+        for members in groups.values():
+            for start in range(0, len(members), MAX_POPULATION):
+                units.append(members[start:start + MAX_POPULATION])
+        return units
+
+    def to_json(self) -> str:
+        return json.dumps({"base": self.base, "axes": [[n, list(v)] for n, v in self.axes],
+                           "seeds": list(self.seeds)}, sort_keys=True)
+
+
+def parse_axis(text: str) -> tuple:
+    """'echo_step=1:20' (inclusive range), 'state_size=4,8,16' or 'cell=lstm' -> (name, values)."""
+    name, sep, spec = text.partition("=")
+    name = name.strip().replace("-", "_")
+    fields = {f.name: f for f, _ in cli_fields()}
+    if not sep or not spec:
+        raise ConfigError(f"--grid {text!r}: write NAME=A:B (a range) or NAME=A,B,C (a list)")
+    if name not in fields or name in NOT_AXES:
+        allowed = ", ".join(n for n in fields if n not in NOT_AXES)
+        raise ConfigError(f"--grid {text!r}: {name!r} is not a setting a grid can vary "
+                          f"({allowed})")
+    kind = {"int": int, "float": float, "Optional[int]": int}.get(str(fields[name].type), str)
+
+    def value(token: str):
+        try:
+            return kind(token.strip())
+        except ValueError:
+            raise ConfigError(f"--grid {text!r}: {token.strip()!r} is not "
+                              f"{'an integer' if kind is int else 'a number'}") from None
+
+    if ":" in spec:
+        low, _, high = spec.partition(":")
+        if kind is not int:
+            raise ConfigError(f"--grid {text!r}: a range A:B needs an integer setting; "
+                              f"list the values instead (A,B,C)")
+        low, high = value(low), value(high)
+        if high < low:
+            raise ConfigError(f"--grid {text!r}: the range {low}:{high} is empty")
+        return name, tuple(range(low, high + 1))
+    return name, tuple(value(token) for token in spec.split(","))
+
+
+def make_plan(base: dict, grid: list, seeds: int, first_seed: int = 0) -> Plan:
+    """The plan, every point checked (one line naming the first bad one) before TF loads."""
+    from rnnlab.population import POPULATION_CELLS
+
+    axes = tuple(parse_axis(text) for text in grid)
+    names = [name for name, _ in axes]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"--grid names {', '.join(sorted({n for n in names if names.count(n) > 1}))} twice")
+    if not axes:
+        raise ConfigError("--grid is required, e.g. --grid echo_step=1:10 truncation=1:10")
+    if not isinstance(seeds, int) or seeds < 1:
+        raise ConfigError(f"--seeds must be a positive integer, got {seeds!r}")
+    plan = Plan(base, axes, tuple(range(first_seed, first_seed + seeds)))
+    for point in plan.points():
+        try:
+            config = plan.config(point, first_seed)
+        except ConfigError as err:
+            where = " ".join(f"{k}={v}" for k, v in point.items())
+            raise ConfigError(f"grid point {where}: {err}") from None
+        if config.cell not in POPULATION_CELLS or config.task == "text":
+            raise ConfigError(f"sweeps train the from-scratch cells ({', '.join(POPULATION_CELLS)}) "
+                              f"on the synthetic tasks; got --cell {config.cell} --task {config.task}")
+    return plan
+
+
+def default_storage(out: str) -> str:
+    return "sqlite:///" + os.path.abspath(os.path.join(out, "sweep.db"))
+
+
+def open_study(storage_url: str, study_name: str, plan: Plan, heartbeat: int):
+    """The Optuna study holding the sweep, created by the first worker; a study of the
+    same name holding another plan is an error, never overwritten."""
+    import optuna
+
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    engine = {"connect_args": {"timeout": 60}} if storage_url.startswith("sqlite") else {}
+    try:
+        storage = optuna.storages.RDBStorage(
+            storage_url, engine_kwargs=engine, heartbeat_interval=heartbeat,
+            grace_period=3 * heartbeat)
+        study = optuna.create_study(study_name=study_name, storage=storage,
+                                    load_if_exists=True)
+    except Exception as err:  # a bad URL, a server that does not answer, a missing driver
+        raise ConfigError(f"--storage {storage_url!r}: {err.__class__.__name__}: "
+                          f"{str(err).splitlines()[0] if str(err) else ''}") from None
+    stored = study.user_attrs.get("plan")
+    if stored is None:
+        study.set_user_attr("plan", plan.to_json())
+    elif stored != plan.to_json():
+        raise ConfigError(f"study {study_name!r} in {storage_url} holds another sweep; give this "
+                          f"one another --study or --out")
+    return study, storage
+
+
+class Heartbeat:
+    """Records that this worker is alive, every `interval` seconds, while a unit trains."""
+
+    def __init__(self, storage, trial_id: int, interval: int):
+        self.storage, self.trial_id, self.interval = storage, trial_id, interval
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._beat, daemon=True)
+
+    def _beat(self):
+        while not self.stop.wait(self.interval):
+            self.storage.record_heartbeat(self.trial_id)
+
+    def __enter__(self):
+        self.storage.record_heartbeat(self.trial_id)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+
+
+def _unit_of(trial) -> int | None:
+    return trial.system_attrs.get("fixed_params", {}).get("unit")
+
+
+def claim_unit(study, storage, num_units: int):
+    """(trial_id, unit) of a unit this worker now owns; None when no unit is waiting.
+
+    Units with no live trial (never enqueued, or their worker died) are enqueued first.
+    Two workers starting together may enqueue a unit twice; the later copy is dropped
+    when claimed, so a unit trains once.
+    """
+    from optuna.storages import fail_stale_trials
+    from optuna.trial import TrialState
+
+    fail_stale_trials(study)
+    trials = study.get_trials(deepcopy=False)
+    live = {_unit_of(t) for t in trials if t.state in
+            (TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING)}
+    for unit in range(num_units):
+        if unit not in live:
+            study.enqueue_trial({"unit": unit})
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+        if not storage.set_trial_state_values(trial._trial_id, TrialState.RUNNING):
+            continue  # another worker was first
+        unit = _unit_of(trial)
+        # Of a unit's live trials the lowest-numbered one trains it.
+        earlier = [t for t in study.get_trials(deepcopy=False)
+                   if _unit_of(t) == unit and t.number != trial.number and
+                   (t.state == TrialState.COMPLETE or
+                    (t.state in (TrialState.RUNNING, TrialState.WAITING)
+                     and t.number < trial.number))]
+        if earlier:  # a duplicate: someone has it or will
+            storage.set_trial_state_values(trial._trial_id, TrialState.PRUNED)
+            continue
+        return trial._trial_id, unit
+    return None
+
+
+def train_unit(plan: Plan, members: list, epochs_done=None) -> list:
+    """Rows of results.csv for one unit: one per (point, seed)."""
+    from rnnlab.population import train_population
+
+    points = plan.points()
+    configs = [plan.config(points[i], seed) for i, seed in members]
+    result = train_population(configs, on_epoch=epochs_done)
+    rows = []
+    for (i, seed), losses, accuracies in zip(members, result["loss"], result["accuracy"]):
+        solved = [e + 1 for e, a in enumerate(accuracies) if a >= SOLVED]
+        rows.append({**points[i], "seed": seed, "loss": float(losses[-1]),
+                     "accuracy": float(accuracies[-1]),
+                     "epochs_to_solve": solved[0] if solved else None})
+    return rows
+
+
+def run_worker(plan: Plan, out: str, storage_url: str | None = None,
+               study_name: str = "rnnlab-sweep", heartbeat: int = 10, poll: float = 2.0,
+               log=print) -> dict:
+    """Take and train units until every unit of the plan is finished, then write
+    results.csv and the heatmaps. Returns {"trained": units this worker trained, ...}."""
+    from optuna.trial import TrialState
+
+    os.makedirs(out, exist_ok=True)
+    storage_url = storage_url or default_storage(out)
+    study, storage = open_study(storage_url, study_name, plan, heartbeat)
+    units = plan.units()
+    trained = 0
+    while True:
+        complete = {_unit_of(t) for t in study.get_trials(deepcopy=False,
+                                                         states=(TrialState.COMPLETE,))}
+        if len(complete) >= len(units):
+            break
+        claimed = claim_unit(study, storage, len(units))
+        if claimed is None:  # the rest is running elsewhere: wait, in case a worker dies
+            time.sleep(poll)
+            continue
+        trial_id, unit = claimed
+        members = units[unit]
+        started = time.perf_counter()
+        try:
+            with Heartbeat(storage, trial_id, heartbeat):
+                rows = train_unit(plan, members)
+        except BaseException:
+            storage.set_trial_state_values(trial_id, TrialState.FAIL)  # enqueued again
+            raise
+        storage.set_trial_user_attr(trial_id, "rows", rows)
+        storage.set_trial_state_values(trial_id, TrialState.COMPLETE,
+                                       values=[sum(r["loss"] for r in rows) / len(rows)])
+        trained += 1
+        log(f"unit {unit + 1}/{len(units)}: {len(members)} networks trained together in "
+            f"{time.perf_counter() - started:.1f} s ({len(complete) + 1} units finished)")
+    rows = collect_rows(study, len(units))
+    write_results(plan, rows, out)
+    return {"trained": trained, "units": len(units), "rows": len(rows), "storage": storage_url}
+
+
+def collect_rows(study, num_units: int) -> list:
+    from optuna.trial import TrialState
+
+    by_unit = {}
+    for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        by_unit.setdefault(_unit_of(t), t.user_attrs["rows"])
+    return [row for unit in range(num_units) for row in by_unit[unit]]
+
+
+def write_results(plan: Plan, rows: list, out: str) -> None:
+    """results.csv (one row per point and seed, in grid order) and the heatmaps."""
+    names = [name for name, _ in plan.axes]
+    order = {tuple(p.values()): i for i, p in enumerate(plan.points())}
+    rows = sorted(rows, key=lambda r: (order[tuple(r[n] for n in names)], r["seed"]))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, names + ["seed", "loss", "accuracy", "epochs_to_solve"],
+                            lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_atomic(os.path.join(out, "results.csv"), buffer.getvalue())
+    write_atomic(os.path.join(out, "sweep.json"), plan.to_json() + "\n")
+    from rnnlab.heatmap import save_heatmaps
+
+    save_heatmaps(plan, rows, out)
