@@ -1,0 +1,150 @@
+"""`rnnlab diagnose RUN_DIR`: what truncation lets a trained network learn, and what it
+holds in memory.
+
+- Gradient reach: the mean over rows of ||dL_t / ds_{t-d}||, how strongly the loss at
+  step t depends on the network's state d steps earlier (s: every state tensor of every
+  layer, concatenated), for d = 0..max_lag through a full unroll. TBPTT with truncation
+  T only ever sees the lags below T; the curve beyond shows what it cannot credit.
+  (Adding task: L_t is the output at t, as most steps have no target.)
+- Memory curve: how well the input d steps back can be read from the state by a linear
+  probe (least squares on half the data, scored on the other half): accuracy for bits
+  and symbols, R^2 for the adding task's values.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from rnnlab._tf import tf
+from rnnlab.inference import load_model
+from rnnlab.runfiles import write_atomic
+from rnnlab.tasks import make_series
+
+WARM_UP = 50  # steps run before the measured ones, so the state is a typical one
+
+
+def fresh_rows(config, length: int, rows: int, seed: int):
+    """[rows, length] inputs and targets drawn like the run's data (rows layout)."""
+    x, y = make_series(np.random.RandomState(seed), config.task, "rows", rows * length,
+                       config.echo_step, rows)
+    return x, y
+
+
+def gradient_by_lag(model, x, y, regression: bool) -> np.ndarray:
+    """x, y: [rows, L] -> [L] mean over rows of ||dL_{L-1} / ds_{L-1-d}||, d = 0..L-1,
+    with the first WARM_UP steps run before, outside the gradient."""
+    rows = x.shape[0]
+    state = model.zero_state(rows)
+    for t in range(WARM_UP):
+        _, state = model.step(tf.constant(x[:, t], tf.float32), state)
+    xs, L = x[:, WARM_UP:], x.shape[1] - WARM_UP
+    with tf.GradientTape() as tape:
+        tape.watch(state)
+        states = []
+        for t in range(L):
+            states.append(state)
+            logits, state = model.step(tf.constant(xs[:, t], tf.float32), state)
+            # ds_t: gradients reach s_t through this step; s_t is the state entering step t
+        if regression:
+            loss = tf.reduce_sum(logits[:, 0])
+        else:
+            labels = tf.constant(y[:, -1], tf.int32)
+            loss = tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(
+                labels=labels, logits=logits))
+    grads = tape.gradient(loss, [list(s) for s in states])
+    # the state entering step L-1-d is d steps before the target's step (d = 0: its own input)
+    norms = [np.sqrt(sum(np.sum(g.numpy() ** 2, axis=1) for g in step_grads))
+             for step_grads in grads]
+    return np.array([norms[L - 1 - d].mean() for d in range(L)])
+
+
+def states_along(model, x):
+    """[rows, L] inputs -> [L, rows, width]: the state after each step, from zeros."""
+    def step(carry, x_t):
+        return model.step(x_t, carry)[1]
+
+    states = tf.scan(step, tf.transpose(tf.constant(x, tf.float32), [1, 0, 2][:x.ndim]),
+                     initializer=model.zero_state(x.shape[0]))
+    return tf.concat(states, axis=-1).numpy()
+
+
+def memory_curve(states: np.ndarray, x: np.ndarray, max_lag: int, task: str,
+                 num_symbols: int) -> np.ndarray:
+    """Linear-probe score of the input d steps back, d = 0..max_lag; states [L, rows, width]."""
+    L, rows, width = states.shape
+    scores = []
+    for d in range(max_lag + 1):
+        t = np.arange(max(WARM_UP, d), L)
+        features = states[t].reshape(-1, width)
+        features = np.hstack([features, np.ones((len(features), 1))])
+        past = np.moveaxis(x[:, t - d], 0, 1).reshape(-1, *x.shape[2:])  # [(t, row), ...]
+        half = len(features) // 2
+        if task == "adding":
+            target = past[:, 0]
+            w, *_ = np.linalg.lstsq(features[:half], target[:half], rcond=None)
+            error = target[half:] - features[half:] @ w
+            scores.append(1.0 - error.var() / target[half:].var())
+            continue
+        onehot = np.eye(num_symbols)[past.astype(int)]
+        w, *_ = np.linalg.lstsq(features[:half], onehot[:half], rcond=None)
+        guess = (features[half:] @ w).argmax(axis=1)
+        scores.append(float((guess == past[half:]).mean()))
+    return np.array(scores)
+
+
+def diagnose(run_dir: str, max_lag: int | None = None, series_length: int = 20000,
+             seed: int = 0) -> list:
+    """diagnose.csv and diagnose.png in the run folder; returns their paths."""
+    config, model = load_model(run_dir)
+    T = config.truncation
+    max_lag = max_lag or max(3 * T, 30)
+    length = WARM_UP + max_lag + 1
+    rows = max(8, min(512, series_length // length))
+    x, y = fresh_rows(config, length, rows, seed)
+    reach = gradient_by_lag(model, x, y, config.regression)
+    probe_length = max(series_length // 16, WARM_UP + max_lag + 200)
+    xm, _ = fresh_rows(config, probe_length, 16, seed + 1)
+    num_symbols = config.num_inputs if config.num_inputs > 1 else 2
+    memory = memory_curve(states_along(model, xm), xm, max_lag, config.task, num_symbols)
+
+    score = "probe_r2" if config.task == "adding" else "probe_accuracy"
+    lines = [f"lag,gradient_norm,{score},within_truncation"]
+    lines += [f"{d},{reach[d]:.6g},{memory[d]:.6g},{int(d < T)}" for d in range(max_lag + 1)]
+    csv_path = os.path.join(run_dir, "diagnose.csv")
+    write_atomic(csv_path, "\n".join(lines) + "\n")
+    png_path = os.path.join(run_dir, "diagnose.png")
+    _draw(png_path, reach, memory, config, score)
+    return [csv_path, png_path]
+
+
+def _draw(path, reach, memory, config, score) -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    T = config.truncation
+    lags = np.arange(len(reach))
+    fig = Figure(figsize=(11, 4), layout="constrained")
+    FigureCanvasAgg(fig)
+    left, right = fig.subplots(1, 2)
+    left.semilogy(lags, np.maximum(reach, 1e-30), marker=".")
+    left.axvline(T - 0.5, color="red", ls="--", label=f"truncation {T}: TBPTT stops here")
+    left.set_xlabel("lag d (steps back)")
+    left.set_ylabel("mean ||dL_t / ds_{t-d}||")
+    left.set_title("how much gradient reaches back d steps (full unroll)", fontsize=9)
+    left.legend(fontsize=8)
+    right.plot(lags, memory, marker=".")
+    right.axvline(T - 0.5, color="red", ls="--")
+    if config.task in ("echo", "copy", "adding"):
+        right.axvline(config.echo_step, color="gray", ls=":",
+                      label=f"the task's lag ({config.echo_step})")
+        right.legend(fontsize=8)
+    right.set_xlabel("lag d (steps back)")
+    right.set_ylabel("R^2" if score == "probe_r2" else "accuracy")
+    right.set_title("memory: the input d steps back, read from the state by a linear probe",
+                    fontsize=9)
+    fig.suptitle(f"{config.cell} x{config.layers}, {config.state_size} units, task "
+                 f"{config.task}, truncation {T}", fontsize=10)
+    tmp = path + ".tmp.png"
+    fig.savefig(tmp, dpi=100)
+    os.replace(tmp, path)
