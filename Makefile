@@ -5,7 +5,7 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: run test bench clean
+.PHONY: run test bench results clean
 
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,13 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/echo_speed.py $(ARGS)
+
+# docs/results.md: the trainability map of the vanilla cell, LSTM and GRU on the echo task.
+results: $(STAMP)
+	$(VENV)/bin/rnnlab sweep --grid echo_step=1:12 truncation=2,4,6,8,12,16 \
+	  cell=vanilla,lstm,gru --seeds 3 --epochs 5 --state-size 16 --init glorot \
+	  --series-length 20000 --out sweeps/trainability
+	$(VENV)/bin/rnnlab report sweeps/trainability --out docs/results.md
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
