@@ -78,6 +78,15 @@ def test_eval_scores_the_episode_ends(adding_run):
     assert result["loss"] < 0.1 * adding_baseline()
 
 
+def test_predict_reads_bits_so_an_adding_run_is_told_to_use_eval(adding_run):
+    done = subprocess.run([sys.executable, "-m", "rnnlab", "predict", adding_run.out_dir,
+                           "--bits", "0110"], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.strip() == (f"rnnlab: error: run {adding_run.out_dir!r} is a --task "
+                                   f"adding run; predict reads bits (echo and dependency "
+                                   f"runs); try rnnlab eval")
+
+
 def test_figure_shows_values_output_and_target_sums(adding_run):
     snap = adding_run.snapshots[-1]
     view = new_file_figure(10, 20, task="adding")

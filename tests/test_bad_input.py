@@ -63,6 +63,17 @@ CASES = [
       "--truncation", "15", "--echo-step", "95"], "ends past the 90 steps"),
     (["train", "--stride", "20"], "--stride must be an integer from 1 to --truncation"),
     (["train", "--layers", "0"], "--layers must be a positive integer"),
+    (["sweep", "--grid", "echo_step=1:3"], "sweep needs --out DIR"),
+    (["sweep", "--out", "{missing}"], "--grid is required"),
+    (["sweep", "--out", "{missing}", "--grid", "colour=1:3"], "'colour' is not a setting"),
+    (["sweep", "--out", "{missing}", "--grid", "echo_step=1:3", "--cell", "keras-lstm"],
+     "sweeps train the from-scratch cells"),
+    (["sweep", "--out", "{missing}", "--grid", "echo_step=1,20000"], "grid point echo_step=20000"),
+    (["sweep", "--out", "{missing}", "--grid", "echo_step=1", "--plot", "live"],
+     "--plot does not apply to a sweep"),
+    (["report", "{run}"], "holds no finished sweep"),
+    (["diagnose", "{missing}"], "does not exist"),
+    (["diagnose", "{run}", "--max-lag", "0"], "--max-lag must be a positive integer"),
     ([], "the following arguments are required: COMMAND"),
 ]
 

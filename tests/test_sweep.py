@@ -68,6 +68,15 @@ def test_sweep_writes_results_and_heatmaps_and_never_redoes_a_point(tmp_path):
     assert all(float(r["accuracy"]) > 0.9 for r in echo1)     # lag 1 is learnt at once
     for name in ("accuracy.png", "epochs_to_solve.png"):
         assert (tmp_path / "s" / name).stat().st_size > 1000
+    page = tmp_path / "docs" / "results.md"
+    report = subprocess.run(RNNLAB + ["report", str(tmp_path / "s"), "--out", str(page)],
+                            capture_output=True, text=True)
+    assert report.returncode == 0, report.stderr
+    text = page.read_text()
+    assert "rnnlab sweep --grid echo_step=1,2 truncation=2,3,5 --seeds 2 --seed" not in text
+    assert "rnnlab sweep --grid echo_step=1,2 truncation=2,3,5 --seeds 2 --epochs 2" in text
+    assert "| truncation | echo_step learnt |" in text
+    assert (tmp_path / "docs" / "results-s-accuracy.png").exists()
     again = sweep(tmp_path / "s")
     assert again.returncode == 0 and trained(again.stdout) == 0
     assert results(tmp_path / "s") == rows

@@ -186,6 +186,18 @@ class TrainConfig:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
+# Populations (population.py): networks that differ only in these settings have arrays
+# of the same shapes and train together; every other setting must agree.
+MEMBER_SETTINGS = ("seed", "learning_rate", "echo_step", "init")
+POPULATION_CELLS = ("vanilla", "lstm", "gru")
+
+
+def shape_key(config: TrainConfig) -> tuple:
+    """Configs with equal keys can train in one population."""
+    return tuple(sorted((k, v) for k, v in config.__dict__.items()
+                        if k not in MEMBER_SETTINGS + ("out", "plot", "gif")))
+
+
 def _flag(name: str) -> str:
     return name.replace("_", "-")
 

@@ -12,21 +12,10 @@ from __future__ import annotations
 import numpy as np
 
 from rnnlab._tf import tf
-from rnnlab.config import TrainConfig
+from rnnlab.config import MEMBER_SETTINGS, POPULATION_CELLS, TrainConfig, shape_key
 from rnnlab.model import RNN, init_params
 from rnnlab.optim import Adagrad
 from rnnlab.tasks import ADDING_TOLERANCE, make_series, to_windows
-
-# Settings that may differ inside one population; every other one must agree.
-MEMBER_SETTINGS = ("seed", "learning_rate", "echo_step", "init")
-POPULATION_CELLS = ("vanilla", "lstm", "gru")
-
-
-def shape_key(config: TrainConfig) -> tuple:
-    """Configs with equal keys can train in one population."""
-    return tuple(sorted((k, v) for k, v in config.__dict__.items()
-                        if k not in MEMBER_SETTINGS + ("out", "plot", "gif")))
-
 
 class PopulationRNN(RNN):
     """P independent networks: weights [P, ...], inputs [P, batch, T, ...], states

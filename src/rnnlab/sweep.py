@@ -21,7 +21,7 @@ import time
 import warnings
 from dataclasses import dataclass
 
-from rnnlab.config import ConfigError, TrainConfig, cli_fields
+from rnnlab.config import POPULATION_CELLS, ConfigError, TrainConfig, cli_fields, shape_key
 from rnnlab.runfiles import write_atomic
 
 MAX_POPULATION = 256
@@ -50,8 +50,6 @@ class Plan:
 
     def units(self) -> list:
         """[(shape key, [(point index, seed), ...])], in a fixed order every worker shares."""
-        from rnnlab.population import shape_key
-
         groups: dict = {}
         for i, point in enumerate(self.points()):
             for seed in self.seeds:
@@ -101,8 +99,6 @@ def parse_axis(text: str) -> tuple:
 
 def make_plan(base: dict, grid: list, seeds: int, first_seed: int = 0) -> Plan:
     """The plan, every point checked (one line naming the first bad one) before TF loads."""
-    from rnnlab.population import POPULATION_CELLS
-
     axes = tuple(parse_axis(text) for text in grid)
     names = [name for name, _ in axes]
     if len(set(names)) != len(names):
