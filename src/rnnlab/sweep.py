@@ -131,16 +131,25 @@ def open_study(storage_url: str, study_name: str, plan: Plan, heartbeat: int):
 
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    from sqlalchemy.exc import SQLAlchemyError
+
     engine = {"connect_args": {"timeout": 60}} if storage_url.startswith("sqlite") else {}
-    try:
-        storage = optuna.storages.RDBStorage(
-            storage_url, engine_kwargs=engine, heartbeat_interval=heartbeat,
-            grace_period=3 * heartbeat)
-        study = optuna.create_study(study_name=study_name, storage=storage,
-                                    load_if_exists=True)
-    except Exception as err:  # a bad URL, a server that does not answer, a missing driver
-        raise ConfigError(f"--storage {storage_url!r}: {err.__class__.__name__}: "
-                          f"{str(err).splitlines()[0] if str(err) else ''}") from None
+    for attempt in range(6):
+        try:
+            storage = optuna.storages.RDBStorage(
+                storage_url, engine_kwargs=engine, heartbeat_interval=heartbeat,
+                grace_period=3 * heartbeat)
+            study = optuna.create_study(study_name=study_name, storage=storage,
+                                        load_if_exists=True)
+            break
+        except Exception as err:  # a bad URL, a server that does not answer, a missing driver
+            # Workers starting together on an empty database race to create Optuna's
+            # tables; the loser sees "duplicate key" and succeeds on a second try.
+            if isinstance(err, SQLAlchemyError) and attempt < 5:
+                time.sleep(0.5 * (attempt + 1))
+                continue
+            raise ConfigError(f"--storage {storage_url!r}: {err.__class__.__name__}: "
+                              f"{str(err).splitlines()[0] if str(err) else ''}") from None
     stored = study.user_attrs.get("plan")
     if stored is None:
         study.set_user_attr("plan", plan.to_json())
