@@ -10,6 +10,7 @@ import numpy as np
 
 from rnnlab._tf import tf
 from rnnlab.cells import init_weights, make_cell, matmul
+from rnnlab.tasks import ADDING_TOLERANCE
 
 
 def init_params(rng: np.random.RandomState, cell: str = "vanilla", layers: int = 1,
@@ -36,30 +37,43 @@ def tutorial_init(rng: np.random.RandomState, state_size: int, num_classes: int 
     return {**params["cells"][0], "W2": params["W2"], "b2": params["b2"]}
 
 
-def masked_mean_loss(logits, labels, loss_from: int):
-    """Mean cross-entropy over the window's steps from `loss_from` on, and its rows."""
+def masked_mean_loss(logits, labels, loss_from: int, axis=None):
+    """Mean cross-entropy over the window's steps from `loss_from` on, and its rows
+    (over `axis` only, when a population keeps one loss per member)."""
     losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
-    return tf.reduce_mean(losses[loss_from:])
+    return tf.reduce_mean(losses[loss_from:], axis=axis)
 
 
-def squared_error_loss(outputs, targets, loss_from: int):
+def squared_error_loss(outputs, targets, loss_from: int, axis=None):
     """Mean squared error over the targets that exist (not NaN) in steps loss_from.. of
     the window; 0, with zero gradients, for a window without any.
 
-    outputs [T, batch, 1], targets [T, batch]. The NaNs are replaced before the
-    subtraction: masking afterwards would still send NaN * 0 = NaN into the gradients.
+    outputs [T, batch, 1], targets [T, batch] (a population: [T, P, batch, ...]; `axis`
+    as in masked_mean_loss). The NaNs are replaced before the subtraction: masking
+    afterwards would still send NaN * 0 = NaN into the gradients.
     """
-    targets, outputs = targets[loss_from:], outputs[loss_from:, :, 0]
+    targets, outputs = targets[loss_from:], outputs[loss_from:, ..., 0]
     present = tf.math.is_finite(targets)
     errors = tf.where(present, outputs - tf.where(present, targets, 0.0), 0.0)
-    count = tf.reduce_sum(tf.cast(present, outputs.dtype))
-    return tf.reduce_sum(errors * errors) / tf.maximum(count, 1.0)
+    count = tf.reduce_sum(tf.cast(present, outputs.dtype), axis=axis)
+    return tf.reduce_sum(errors * errors, axis=axis) / tf.maximum(count, 1.0)
+
+
+def correct_predictions(logits, targets, regression: bool):
+    """Where the model is right: the most likely class (for bits, the tutorial's 1 when
+    P(class 0) < 0.5), or the adding task's number within ADDING_TOLERANCE of the sum
+    (a missing target, NaN, compares false)."""
+    if regression:
+        return tf.abs(logits[..., 0] - targets) < ADDING_TOLERANCE
+    return tf.argmax(logits, axis=-1, output_type=tf.int32) == targets
 
 
 class RNN(tf.Module):
     """Stacked cells; logits_t = h_t(top) @ W2 + b2. Gradients by automatic differentiation."""
 
-    time_axis = 1  # of the input windows, [batch, T, ...]
+    time_axis = 1            # of the input windows, [batch, T, ...]
+    population_shape = ()    # (P,) for a population of P networks (population.py)
+    loss_axes = None         # axes a loss averages over: all, or all but the population's
 
     def __init__(self, params: dict, cell: str = "vanilla", regression: bool = False,
                  name: str = "rnn"):
@@ -77,10 +91,10 @@ class RNN(tf.Module):
         (text task) as a one-hot row [batch, num_inputs]; inputs that already have
         their channels, [batch, num_inputs] (the adding task's value and marker), as
         they are."""
-        if x_t.shape.rank == 2:
+        if x_t.shape.rank == len(self.population_shape) + 2:
             return x_t
         if self.num_inputs == 1:
-            return tf.cast(x_t, tf.float32)[:, None]
+            return tf.cast(x_t, tf.float32)[..., None]
         return tf.one_hot(tf.cast(x_t, tf.int32), self.num_inputs)
 
     @property
@@ -138,8 +152,12 @@ class RNN(tf.Module):
         loss_fn = squared_error_loss if self.regression else masked_mean_loss
         with tf.GradientTape() as tape:
             logits, carried = self.unroll(x_window, state, carry_at)
-            loss = loss_fn(logits, tf.transpose(y_window), loss_from)
-        return loss, logits, carried, tape.gradient(loss, self.params)
+            time_major = tf.experimental.numpy.moveaxis(y_window, -1, 0)
+            loss = loss_fn(logits, time_major, loss_from, self.loss_axes)
+            # A population's members share no weight, so the gradient of the sum of
+            # their losses is each member's own gradient.
+            total = tf.reduce_sum(loss)
+        return loss, logits, carried, tape.gradient(total, self.params)
 
 
 class EchoRNN(RNN):

@@ -15,13 +15,17 @@ from rnnlab._tf import tf
 from rnnlab.config import MEMBER_SETTINGS, POPULATION_CELLS, TrainConfig, shape_key
 from rnnlab.model import RNN, init_params
 from rnnlab.optim import Adagrad
-from rnnlab.tasks import ADDING_TOLERANCE, make_series, to_windows
+from rnnlab.tasks import make_series, to_windows
+from rnnlab.tbptt import compile_window_runner, scored_per_window, window_accuracies
+
 
 class PopulationRNN(RNN):
     """P independent networks: weights [P, ...], inputs [P, batch, T, ...], states
-    [P, batch, units]. The cells' equations are the single network's, as batched products."""
+    [P, batch, units], one loss per member. The cells' equations are the single
+    network's, as batched products; RNN's loop and losses serve as they are."""
 
     time_axis = 2
+    loss_axes = [0, 2]  # the window's steps and rows, not its members
 
     def __init__(self, members: list, cell: str, regression: bool = False):
         stacked = {
@@ -30,77 +34,11 @@ class PopulationRNN(RNN):
             "W2": np.stack([m["W2"] for m in members]),
             "b2": np.stack([m["b2"] for m in members])}
         super().__init__(stacked, cell, regression, name="population")
-        self.size = len(members)
-
-    def encode(self, x_t):
-        """[P, batch] symbols -> [P, batch, inputs]; [P, batch, channels] as they are."""
-        if x_t.shape.rank == 3:
-            return x_t
-        if self.num_inputs == 1:
-            return tf.cast(x_t, tf.float32)[..., None]
-        return tf.one_hot(tf.cast(x_t, tf.int32), self.num_inputs)
+        self.population_shape = (len(members),)
 
     def zero_state(self, batch: int) -> tuple:
-        return tuple(tf.zeros([self.size] + list(t.shape)) for c in self.cells
+        return tuple(tf.zeros(self.population_shape + tuple(t.shape)) for c in self.cells
                      for t in c.zero_state(batch))
-
-    def loss_and_grads(self, x_window, y_window, state, loss_from: int = 0,
-                       carry_at: int | None = None):
-        """As RNN.loss_and_grads, with one loss per member ([P]). The gradient of their
-        sum is each member's own gradient, since no weight is shared between members."""
-        with tf.GradientTape() as tape:
-            logits, carried = self.unroll(x_window, state, carry_at)
-            losses = member_losses(logits, tf.transpose(y_window, [2, 0, 1]), loss_from,
-                                   self.regression)
-            total = tf.reduce_sum(losses)
-        return losses, logits, carried, tape.gradient(total, self.params)
-
-
-def member_losses(logits, targets, loss_from: int, regression: bool):
-    """logits [T, P, batch, C], targets [T, P, batch] -> each member's mean loss over
-    steps loss_from.. (cross-entropy; adding task: squared error over present targets)."""
-    logits, targets = logits[loss_from:], targets[loss_from:]
-    if not regression:
-        ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=targets, logits=logits)
-        return tf.reduce_mean(ce, axis=[0, 2])
-    present = tf.math.is_finite(targets)
-    errors = tf.where(present, logits[..., 0] - tf.where(present, targets, 0.0), 0.0)
-    count = tf.reduce_sum(tf.cast(present, logits.dtype), axis=[0, 2])
-    return tf.reduce_sum(errors * errors, axis=[0, 2]) / tf.maximum(count, 1.0)
-
-
-def compile_population_runner(model: PopulationRNN, optimizer: Adagrad, config: TrainConfig):
-    """One XLA program that trains a whole epoch of windows for every member; the
-    population version of tbptt.compile_window_runner (same TBPTT(k1, k2) windows).
-    Returns losses and correct counts, [num_windows, P]."""
-    n, batch, T, P = config.num_windows, config.batch_size, config.truncation, model.size
-    k1 = config.step_size
-    x_spec = tf.TensorSpec([n, P, batch, T] + ([config.num_inputs] if config.regression else []),
-                           tf.float32)
-    y_spec = tf.TensorSpec([n, P, batch, T], tf.float32 if config.regression else tf.int32)
-
-    def train_window(i, state, losses, correct, x, y):
-        loss, logits, state, grads = model.loss_and_grads(x[i], y[i], state,
-                                                          loss_from=T - k1, carry_at=k1)
-        optimizer.apply(grads, model.params)
-        targets = tf.transpose(y[i], [2, 0, 1])[T - k1:]
-        if config.regression:
-            right = tf.abs(logits[T - k1:, ..., 0] - targets) < ADDING_TOLERANCE
-        else:
-            right = tf.argmax(logits[T - k1:], axis=-1, output_type=tf.int32) == targets
-        hits = tf.reduce_sum(tf.cast(right, tf.int32), axis=[0, 2])
-        return (i + 1, state, tf.tensor_scatter_nd_update(losses, [[i]], [loss]),
-                tf.tensor_scatter_nd_update(correct, [[i]], [hits]))
-
-    @tf.function(jit_compile=True, reduce_retracing=False, input_signature=[x_spec, y_spec])
-    def run_epoch(x, y):
-        carry = (tf.constant(0), model.zero_state(batch), tf.zeros([n, P]),
-                 tf.zeros([n, P], tf.int32))
-        _, _, losses, correct = tf.while_loop(lambda i, *_: i < n,
-                                              lambda *c: train_window(*c, x, y), carry)
-        return losses, correct
-
-    return run_epoch
 
 
 def check_population(configs: list) -> TrainConfig:
@@ -124,7 +62,7 @@ def train_population(configs: list, on_epoch=None) -> dict:
 
     Returns {"loss": [P, epochs], "accuracy": [P, epochs]}: each member's mean window
     loss and accuracy per epoch, as a single run's epoch summary reports them.
-    `on_epoch(epoch)` is called after each epoch (a sweep worker's heartbeat).
+    `on_epoch(epoch)` is called after each epoch.
     """
     first = check_population(configs)
     rngs = [np.random.RandomState(c.seed) for c in configs]
@@ -132,8 +70,9 @@ def train_population(configs: list, on_epoch=None) -> dict:
                            c.num_classes, c.init) for rng, c in zip(rngs, configs)]
     model = PopulationRNN(members, first.cell, first.regression)
     optimizer = Adagrad([c.learning_rate for c in configs], model.params)
-    run_epoch = compile_population_runner(model, optimizer, first)
-    T, k1 = first.truncation, first.step_size
+    run_windows = compile_window_runner(model, optimizer, first)
+    T, k1, n = first.truncation, first.step_size, first.num_windows
+    zeros = model.zero_state(first.batch_size)  # each epoch starts from zeros, as a run's does
     losses, accuracies = [], []
     for epoch in range(first.epochs):
         xs, ys = [], []
@@ -143,18 +82,13 @@ def train_population(configs: list, on_epoch=None) -> dict:
             xs.append(to_windows(x, T, k1))
             ys.append(to_windows(y, T, k1))
         xw, yw = np.stack(xs, axis=1), np.stack(ys, axis=1)    # [n, P, batch, T, ...]
-        window_losses, hits = run_epoch(
+        window_losses, hits, _, _ = run_windows(
             tf.constant(xw, tf.float32),
-            tf.constant(yw, tf.float32 if first.regression else tf.int32))
-        if first.regression:
-            scored = np.isfinite(yw[..., -k1:]).sum(axis=(2, 3))  # [n, P]
-        else:
-            scored = np.full(hits.shape, first.batch_size * k1)
+            tf.constant(yw, tf.float32 if first.regression else tf.int32), zeros, 0, n)
+        scored = scored_per_window(first, yw)                  # [n, P]
         window_losses = np.where(scored > 0, window_losses.numpy(), np.nan)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            window_acc = np.where(scored > 0, hits.numpy() / np.maximum(scored, 1), np.nan)
-            losses.append(np.nanmean(window_losses, axis=0))
-            accuracies.append(np.nanmean(window_acc, axis=0))
+        losses.append(np.nanmean(window_losses, axis=0))
+        accuracies.append(np.nanmean(window_accuracies(hits.numpy(), scored), axis=0))
         if on_epoch is not None:
             on_epoch(epoch)
     return {"loss": np.array(losses).T, "accuracy": np.array(accuracies).T}

@@ -16,10 +16,10 @@ from rnnlab._tf import tf
 from rnnlab.board import TensorBoardLog
 from rnnlab.checkpoint import Checkpointer, Progress, restore_latest
 from rnnlab.config import ConfigError, TrainConfig
-from rnnlab.model import model_for
+from rnnlab.model import correct_predictions, model_for
 from rnnlab.optim import Adagrad
-from rnnlab.tasks import (ADDING_TOLERANCE, baseline_note, dependency_probability, load_corpus,
-                          make_series, to_windows)
+from rnnlab.tasks import (baseline_note, dependency_probability, load_corpus, make_series,
+                          to_windows)
 
 
 def compile_window_runner(model, optimizer: Adagrad, config: TrainConfig):
@@ -37,24 +37,20 @@ def compile_window_runner(model, optimizer: Adagrad, config: TrainConfig):
     Returns per-window losses and correct-prediction counts ([num_windows], only [start,
     stop) filled), the carried state, and the outputs (softmax, or the adding task's
     numbers) of every window whose index is a multiple of `log_every` ([num_logged, T,
-    batch, C]) for the figure.
+    batch, C]) for the figure. A population (population.py) has its axis P after the
+    window's: x, y [num_windows, P, batch, truncation], losses and counts [num_windows, P].
     """
     n, batch, T = config.num_windows, config.batch_size, config.truncation
     every, C = config.log_every, config.num_classes
     k1 = config.step_size
     num_logged = -(-n // every)
+    P = list(model.population_shape)  # [] for one network, [P] for a population
     state_spec = tuple(tf.TensorSpec(s.shape, tf.float32) for s in model.zero_state(batch))
     # Class tasks: symbols in, class ids out. The adding task: (value, marker) pairs in,
     # a number out, NaN where a step has no target.
-    x_spec = tf.TensorSpec([n, batch, T] + ([config.num_inputs] if config.regression else []),
+    x_spec = tf.TensorSpec([n] + P + [batch, T] + ([config.num_inputs] if config.regression else []),
                            tf.float32)
-    y_spec = tf.TensorSpec([n, batch, T], tf.float32 if config.regression else tf.int32)
-
-    def count_hits(logits, targets):
-        if config.regression:  # within tolerance of the sum; NaN compares false
-            return tf.abs(logits[..., 0] - targets) < ADDING_TOLERANCE
-        # The most likely class; for bits, the tutorial's 1 when P(class 0) < 0.5.
-        return tf.argmax(logits, axis=-1, output_type=tf.int32) == targets
+    y_spec = tf.TensorSpec([n] + P + [batch, T], tf.float32 if config.regression else tf.int32)
 
     def shown(logits):
         return logits if config.regression else tf.nn.softmax(logits)
@@ -63,8 +59,9 @@ def compile_window_runner(model, optimizer: Adagrad, config: TrainConfig):
         loss, logits, state, grads = model.loss_and_grads(x[i], y[i], state,
                                                           loss_from=T - k1, carry_at=k1)
         optimizer.apply(grads, model.params)
-        right = count_hits(logits[T - k1:], tf.transpose(y[i])[T - k1:])
-        hits = tf.reduce_sum(tf.cast(right, tf.int32))
+        targets = tf.experimental.numpy.moveaxis(y[i], -1, 0)
+        right = correct_predictions(logits[T - k1:], targets[T - k1:], config.regression)
+        hits = tf.reduce_sum(tf.cast(right, tf.int32), axis=[0, -1])  # over steps and rows
         losses = tf.tensor_scatter_nd_update(losses, [[i]], [loss])
         correct = tf.tensor_scatter_nd_update(correct, [[i]], [hits])
         snapshots = tf.cond(
@@ -79,8 +76,8 @@ def compile_window_runner(model, optimizer: Adagrad, config: TrainConfig):
     def run_windows(x, y, state, start, stop):
         # An explicit while_loop: autograph's `for i in tf.range` would pass XLA a
         # maximum trip count, which XLA makes a compile-time constant (a recompile per chunk).
-        carry = (start, state, tf.zeros([n]), tf.zeros([n], tf.int32),
-                 tf.zeros([num_logged, T, batch, C]))
+        carry = (start, state, tf.zeros([n] + P), tf.zeros([n] + P, tf.int32),
+                 tf.zeros([num_logged, T] + P + [batch, C]))
         _, state, losses, correct, snapshots = tf.while_loop(
             lambda i, *_: i < stop, lambda *c: train_window(*c, x, y), carry)
         return losses, correct, state, snapshots
@@ -353,7 +350,7 @@ def _train_epoch(s: _Session, progress: Progress) -> None:
         progress.snapshots[-1].sample = write_text(
             s.model, config.vocab, 80, 0.8, "", np.random.RandomState([config.seed, epoch]))
     losses, hits = progress.epoch_losses, progress.epoch_hits
-    accuracies = _accuracies(hits, scored)
+    accuracies = window_accuracies(hits, scored)
     progress.losses.append(losses)
     progress.accuracies.append(accuracies)
     progress.seconds.append(time.perf_counter() - started)
@@ -376,14 +373,16 @@ def _train_epoch(s: _Session, progress: Progress) -> None:
 
 def scored_per_window(config: TrainConfig, yw: np.ndarray) -> np.ndarray:
     """How many targets each window scores: its last k1 steps of every row, or for the
-    adding task only the episode ends among them (none in many windows)."""
+    adding task only the episode ends among them (none in many windows).
+
+    yw: [num_windows, (P,) batch, T] -> [num_windows (, P)]."""
     k1 = config.step_size
     if config.regression:
-        return np.isfinite(yw[:, :, -k1:]).sum(axis=(1, 2))
-    return np.full(len(yw), config.batch_size * k1)
+        return np.isfinite(yw[..., -k1:]).sum(axis=(-2, -1))
+    return np.full(yw.shape[:-2], config.batch_size * k1)
 
 
-def _accuracies(hits: np.ndarray, scored: np.ndarray) -> np.ndarray:
+def window_accuracies(hits: np.ndarray, scored: np.ndarray) -> np.ndarray:
     """Correct predictions per window -> the fraction of the window's scored targets
     (NaN for a window without any)."""
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -393,8 +392,8 @@ def _accuracies(hits: np.ndarray, scored: np.ndarray) -> np.ndarray:
 def _save_interrupted(s: _Session, progress: Progress, scored: np.ndarray):
     """Stop mid-epoch: checkpoint the position reached, show its rows, and stop."""
     w = progress.window
-    accuracies = _accuracies(progress.epoch_hits[:w], scored[:w])
-    partial = runfiles.format_epoch_rows(progress.epoch, progress.epoch_losses[:w], accuracies)
+    partial = runfiles.format_epoch_rows(progress.epoch, progress.epoch_losses[:w],
+                                         window_accuracies(progress.epoch_hits[:w], scored[:w]))
     s.metrics.write(extra=partial)
     s.checkpointer.save(progress)
     raise TrainingInterrupted(s.request["signum"], s.run_dir, progress.epoch, w)
