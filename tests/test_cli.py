@@ -16,6 +16,11 @@ def rnnlab(*args, cwd=None):
                           timeout=300)
 
 
+def python(code: str):
+    """A fresh interpreter running `code`: what a user's script sees on import."""
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+
+
 def test_train_end_to_end_writes_the_run_folder(tmp_path):
     out = tmp_path / "run"
     gif = tmp_path / "training.gif"
@@ -64,7 +69,7 @@ def test_help_and_bad_flags_answer_without_tensorflow():
             "rc = main(['train', '--epochs', 'ten'])\n"
             "assert 'tensorflow' not in sys.modules, 'TensorFlow was imported'\n"
             "sys.exit(rc)")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    done = python(code)
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip().splitlines() == [
         "rnnlab: error: argument --epochs: 'ten' is not an integer (see 'rnnlab train --help')"]
@@ -100,5 +105,5 @@ def test_package_api_loads_tensorflow_only_when_training_starts():
             "assert 'tensorflow' not in sys.modules\n"
             "from rnnlab import train, resume\n"
             "assert callable(train) and callable(resume) and 'tensorflow' in sys.modules\n")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    done = python(code)
     assert done.returncode == 0, done.stderr

@@ -302,10 +302,6 @@ def cmd_sweep(args) -> int:
     check_writable_parent(os.path.join(out, "results.csv"), "--out")
     if os.path.exists(out) and not os.path.isdir(out):
         raise UsageError(f"--out {out!r} is a file, not a folder")
-    units = plan.units()
-    members = sum(len(u) for u in units)
-    print(f"Sweep: {len(plan.points())} points x {len(plan.seeds)} seeds = {members} networks "
-          f"in {len(units)} populations", flush=True)
     result = run_worker(plan, out, args.storage, args.study, args.heartbeat,
                         log=lambda line: print(line, flush=True))
     print(f"This worker trained {result['trained']} of {result['units']} populations; "

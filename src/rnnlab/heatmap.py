@@ -10,10 +10,19 @@ import os
 import numpy as np
 
 
+def padded_axes(plan) -> list:
+    """The plan's first three axes [(name, values)], a missing one as ("", ("",))."""
+    return (list(plan.axes) + [("", ("",))] * 3)[:3]
+
+
+def mean_or_nan(values: list) -> float:
+    return float(np.mean(values)) if values else np.nan
+
+
 def grid_values(plan, rows: list, key: str, reduce):
-    """[panels][len(axis0), len(axis1)] of reduce(values of `key`) per cell."""
-    axes = list(plan.axes) + [("", ("",))] * (3 - min(3, len(plan.axes)))
-    (n0, v0), (n1, v1), (n2, v2) = axes[:3]
+    """[(third-axis value, [len(axis0), len(axis1)] array of reduce(values of `key`)
+    per cell)], one per panel; rows hold typed values, as results.csv's were written."""
+    (n0, v0), (n1, v1), (n2, v2) = padded_axes(plan)
     cells = {}
     for r in rows:
         cell = (r.get(n2, ""), r[n0], r.get(n1, ""))
@@ -36,26 +45,25 @@ def save_heatmaps(plan, rows: list, out: str) -> list:
     """accuracy.png and epochs_to_solve.png in `out`; returns their paths."""
     paths = []
     for key, name, reduce, cmap, label in (
-            ("accuracy", "accuracy.png", lambda v: float(np.mean(v)) if v else np.nan,
-             "viridis", "final accuracy (mean over seeds)"),
+            ("accuracy", "accuracy.png", mean_or_nan, "viridis",
+             "final accuracy (mean over seeds)"),
             ("epochs_to_solve", "epochs_to_solve.png", _median_epochs, "magma_r",
-             f"epochs to accuracy 0.99 (median over seeds; blank: not solved)")):
+             "epochs to accuracy 0.99 (median over seeds; blank: not solved)")):
         path = os.path.join(out, name)
+        accuracy = key == "accuracy"
         _draw(plan, grid_values(plan, rows, key, reduce), path, cmap, label,
-              vmin=0.5 if key == "accuracy" else 1,
-              vmax=1.0 if key == "accuracy" else plan.base.get("epochs", 100))
+              vmin=0.5 if accuracy else 1,
+              vmax=1.0 if accuracy else plan.base.get("epochs", 100),
+              fmt="{:.2f}" if accuracy else "{:.0f}")
         paths.append(path)
     return paths
 
 
-def _draw(plan, panels, path, cmap, label, vmin, vmax) -> None:
+def _draw(plan, panels, path, cmap, label, vmin, vmax, fmt) -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    axes = list(plan.axes)
-    n0, v0 = axes[0]
-    n1, v1 = axes[1] if len(axes) > 1 else ("", ("",))
-    n2 = axes[2][0] if len(axes) > 2 else ""
+    (n0, v0), (n1, v1), (n2, _) = padded_axes(plan)
     fig = Figure(figsize=(min(4.5 * len(panels), 16) + 1, max(3.5, 0.3 * len(v0) + 1.8)),
                  layout="constrained")
     FigureCanvasAgg(fig)
@@ -75,7 +83,7 @@ def _draw(plan, panels, path, cmap, label, vmin, vmax) -> None:
         if grid.size <= 150:  # numbers in the cells while they stay legible
             for (i, j), v in np.ndenumerate(grid):
                 if np.isfinite(v):
-                    ax.text(j, i, f"{v:.2f}" if vmax == 1.0 else f"{v:.0f}", ha="center",
+                    ax.text(j, i, fmt.format(v), ha="center",
                             va="center", fontsize=6, color="white" if
                             (v - vmin) < 0.5 * (vmax - vmin) else "black")
     fig.colorbar(image, ax=fig.axes, label=label, shrink=0.9)

@@ -7,9 +7,8 @@ import json
 import os
 import shutil
 
-import numpy as np
-
 from rnnlab.config import TrainConfig
+from rnnlab.heatmap import grid_values, mean_or_nan, padded_axes
 from rnnlab.sweep import SOLVED, Plan
 
 
@@ -19,6 +18,12 @@ def load_sweep(folder: str):
     plan = Plan(data["base"], tuple((n, tuple(v)) for n, v in data["axes"]), tuple(data["seeds"]))
     with open(os.path.join(folder, "results.csv")) as f:
         rows = list(csv.DictReader(f))
+    # Back to the values the sweep wrote: the plan's own for the axes, numbers for the rest.
+    typed = {name: {str(v): v for v in values} for name, values in plan.axes}
+    for r in rows:
+        for name, values in typed.items():
+            r[name] = values[r[name]]
+        r["accuracy"] = float(r["accuracy"])
     return plan, rows
 
 
@@ -42,23 +47,12 @@ def command_of(plan: Plan, folder: str) -> str:
 
 
 def solved_values(plan: Plan, rows: list) -> list:
-    """Per (second axis value, third axis value): the first-axis values whose mean
-    accuracy over seeds (and further axes) reaches SOLVED."""
-    (n0, v0), (n1, v1) = plan.axes[:2]
-    n2, v2 = plan.axes[2] if len(plan.axes) > 2 else ("", ("",))
-    table = []
-    for b in v1:
-        line = []
-        for c in v2:
-            solved = []
-            for a in v0:
-                accuracy = [float(r["accuracy"]) for r in rows if r[n0] == str(a)
-                            and r[n1] == str(b) and (not n2 or r[n2] == str(c))]
-                if accuracy and np.mean(accuracy) >= SOLVED:
-                    solved.append(a)
-            line.append(solved)
-        table.append((b, line))
-    return table
+    """[(second-axis value, [first-axis values whose mean accuracy over seeds (and
+    further axes) reaches SOLVED, one list per third-axis value])]: the heatmap's grid."""
+    (_, v0), (_, v1), _ = padded_axes(plan)
+    panels = [grid for _, grid in grid_values(plan, rows, "accuracy", mean_or_nan)]
+    return [(b, [[a for i, a in enumerate(v0) if grid[i, j] >= SOLVED] for grid in panels])
+            for j, b in enumerate(v1)]
 
 
 def runs_of(values: list) -> str:
@@ -85,8 +79,7 @@ def write_report(folders: list, out: str) -> str:
     for folder in folders:
         plan, rows = load_sweep(folder)
         name = os.path.basename(os.path.normpath(folder))
-        (n0, v0), (n1, v1) = plan.axes[:2]
-        n2, v2 = plan.axes[2] if len(plan.axes) > 2 else ("", ("",))
+        (n0, _), (n1, _), (n2, v2) = padded_axes(plan)
         lines += [f"## {name}", "", "```", command_of(plan, folder), "```", "",
                   f"{len(rows)} networks: {len(plan.points())} grid points x "
                   f"{len(plan.seeds)} seeds, {plan.base.get('epochs')} epochs each.", ""]

@@ -246,6 +246,8 @@ def run_worker(plan: Plan, out: str, storage_url: str | None = None,
     storage_url = storage_url or default_storage(out)
     study, storage = open_study(storage_url, study_name, plan, heartbeat)
     units = plan.units()
+    log(f"Sweep: {len(plan.points())} points x {len(plan.seeds)} seeds = "
+        f"{sum(len(u) for u in units)} networks in {len(units)} populations")
     trained = 0
     while True:
         complete = {_unit_of(t) for t in study.get_trials(deepcopy=False,
