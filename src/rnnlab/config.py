@@ -192,6 +192,13 @@ MEMBER_SETTINGS = ("seed", "learning_rate", "echo_step", "init")
 POPULATION_CELLS = ("vanilla", "lstm", "gru")
 
 
+def check_population_settings(config: TrainConfig) -> None:
+    """ConfigError unless `config` can be a population member (so a sweep point)."""
+    if config.cell not in POPULATION_CELLS or config.task == "text":
+        raise ConfigError(f"sweeps train the from-scratch cells ({', '.join(POPULATION_CELLS)}) "
+                          f"on the synthetic tasks; got --cell {config.cell} --task {config.task}")
+
+
 def shape_key(config: TrainConfig) -> tuple:
     """Configs with equal keys can train in one population."""
     return tuple(sorted((k, v) for k, v in config.__dict__.items()

@@ -26,9 +26,8 @@ WARM_UP = 50  # steps run before the measured ones, so the state is a typical on
 
 def fresh_rows(config, length: int, rows: int, seed: int):
     """[rows, length] inputs and targets drawn like the run's data (rows layout)."""
-    x, y = make_series(np.random.RandomState(seed), config.task, "rows", rows * length,
+    return make_series(np.random.RandomState(seed), config.task, "rows", rows * length,
                        config.echo_step, rows)
-    return x, y
 
 
 def gradient_by_lag(model, x, y, regression: bool) -> np.ndarray:
@@ -41,18 +40,17 @@ def gradient_by_lag(model, x, y, regression: bool) -> np.ndarray:
     xs, L = x[:, WARM_UP:], x.shape[1] - WARM_UP
     with tf.GradientTape() as tape:
         tape.watch(state)
-        states = []
+        entering = []  # the state entering each step
         for t in range(L):
-            states.append(state)
+            entering.append(state)
             logits, state = model.step(tf.constant(xs[:, t], tf.float32), state)
-            # ds_t: gradients reach s_t through this step; s_t is the state entering step t
         if regression:
             loss = tf.reduce_sum(logits[:, 0])
         else:
             labels = tf.constant(y[:, -1], tf.int32)
             loss = tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(
                 labels=labels, logits=logits))
-    grads = tape.gradient(loss, [list(s) for s in states])
+    grads = tape.gradient(loss, [list(s) for s in entering])
     # the state entering step L-1-d is d steps before the target's step (d = 0: its own input)
     norms = [np.sqrt(sum(np.sum(g.numpy() ** 2, axis=1) for g in step_grads))
              for step_grads in grads]
@@ -64,8 +62,8 @@ def states_along(model, x):
     def step(carry, x_t):
         return model.step(x_t, carry)[1]
 
-    states = tf.scan(step, tf.transpose(tf.constant(x, tf.float32), [1, 0, 2][:x.ndim]),
-                     initializer=model.zero_state(x.shape[0]))
+    time_major = tf.experimental.numpy.moveaxis(tf.constant(x, tf.float32), 1, 0)
+    states = tf.scan(step, time_major, initializer=model.zero_state(x.shape[0]))
     return tf.concat(states, axis=-1).numpy()
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnnlab._tf import tf
-from rnnlab.config import MEMBER_SETTINGS, POPULATION_CELLS, TrainConfig, shape_key
+from rnnlab.config import MEMBER_SETTINGS, TrainConfig, check_population_settings, shape_key
 from rnnlab.model import RNN, init_params
 from rnnlab.optim import Adagrad
 from rnnlab.tasks import make_series, to_windows
@@ -44,11 +44,7 @@ class PopulationRNN(RNN):
 def check_population(configs: list) -> TrainConfig:
     """The shared settings of a population, or ValueError naming what differs."""
     first = configs[0]
-    if first.cell not in POPULATION_CELLS:
-        raise ValueError(f"populations train the from-scratch cells ({', '.join(POPULATION_CELLS)}), "
-                         f"not --cell {first.cell}")
-    if first.task == "text":
-        raise ValueError("populations train the synthetic tasks, not --task text")
+    check_population_settings(first)
     for c in configs[1:]:
         if shape_key(c) != shape_key(first):
             differ = [k for k, v in shape_key(c) if dict(shape_key(first)).get(k) != v]
@@ -57,12 +53,11 @@ def check_population(configs: list) -> TrainConfig:
     return first
 
 
-def train_population(configs: list, on_epoch=None) -> dict:
+def train_population(configs: list) -> dict:
     """Train every config (resolved, validated, sharing a shape_key) for its `epochs`.
 
     Returns {"loss": [P, epochs], "accuracy": [P, epochs]}: each member's mean window
     loss and accuracy per epoch, as a single run's epoch summary reports them.
-    `on_epoch(epoch)` is called after each epoch.
     """
     first = check_population(configs)
     rngs = [np.random.RandomState(c.seed) for c in configs]
@@ -74,7 +69,7 @@ def train_population(configs: list, on_epoch=None) -> dict:
     T, k1, n = first.truncation, first.step_size, first.num_windows
     zeros = model.zero_state(first.batch_size)  # each epoch starts from zeros, as a run's does
     losses, accuracies = [], []
-    for epoch in range(first.epochs):
+    for _ in range(first.epochs):
         xs, ys = [], []
         for rng, c in zip(rngs, configs):
             x, y = make_series(rng, c.task, c.layout, c.series_length, c.echo_step,
@@ -89,6 +84,4 @@ def train_population(configs: list, on_epoch=None) -> dict:
         window_losses = np.where(scored > 0, window_losses.numpy(), np.nan)
         losses.append(np.nanmean(window_losses, axis=0))
         accuracies.append(np.nanmean(window_accuracies(hits.numpy(), scored), axis=0))
-        if on_epoch is not None:
-            on_epoch(epoch)
     return {"loss": np.array(losses).T, "accuracy": np.array(accuracies).T}

@@ -21,7 +21,8 @@ import time
 import warnings
 from dataclasses import dataclass
 
-from rnnlab.config import POPULATION_CELLS, ConfigError, TrainConfig, cli_fields, shape_key
+from rnnlab.config import (ConfigError, TrainConfig, check_population_settings, cli_fields,
+                           shape_key)
 from rnnlab.runfiles import write_atomic
 
 MAX_POPULATION = 256
@@ -114,9 +115,7 @@ def make_plan(base: dict, grid: list, seeds: int, first_seed: int = 0) -> Plan:
         except ConfigError as err:
             where = " ".join(f"{k}={v}" for k, v in point.items())
             raise ConfigError(f"grid point {where}: {err}") from None
-        if config.cell not in POPULATION_CELLS or config.task == "text":
-            raise ConfigError(f"sweeps train the from-scratch cells ({', '.join(POPULATION_CELLS)}) "
-                              f"on the synthetic tasks; got --cell {config.cell} --task {config.task}")
+        check_population_settings(config)
     return plan
 
 
@@ -219,13 +218,13 @@ def claim_unit(study, storage, num_units: int):
     return None
 
 
-def train_unit(plan: Plan, members: list, epochs_done=None) -> list:
+def train_unit(plan: Plan, members: list) -> list:
     """Rows of results.csv for one unit: one per (point, seed)."""
     from rnnlab.population import train_population
 
     points = plan.points()
     configs = [plan.config(points[i], seed) for i, seed in members]
-    result = train_population(configs, on_epoch=epochs_done)
+    result = train_population(configs)
     rows = []
     for (i, seed), losses, accuracies in zip(members, result["loss"], result["accuracy"]):
         solved = [e + 1 for e, a in enumerate(accuracies) if a >= SOLVED]
