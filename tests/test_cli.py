@@ -6,26 +6,35 @@ import sys
 
 import pytest
 
+from rnnlab._tf import _LOG_LINE, startup_lines_to_keep
+
 RNNLAB = [sys.executable, "-m", "rnnlab.cli"]
 
 
-def rnnlab(*args, cwd=None):
-    env = {**os.environ, "MPLBACKEND": "Agg"}
+def rnnlab(*args, cwd=None, **env_changes):
+    env = {**os.environ, "MPLBACKEND": "Agg", **env_changes}
     env.pop("DISPLAY", None)
     return subprocess.run(RNNLAB + list(args), capture_output=True, text=True, cwd=cwd, env=env,
                           timeout=300)
 
 
-def python(code: str):
+def python(code: str, **env_changes):
     """A fresh interpreter running `code`: what a user's script sees on import."""
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, **env_changes})
+
+
+# TF_ENABLE_ONEDNN_OPTS=1 makes TensorFlow log "oneDNN custom operations are on" as it
+# loads, on any x86 CPU (by default only on some, AVX-512 ones among them): the start-up
+# noise a user must not see, made to happen on every machine the tests run on.
+LOUD_START = {"TF_ENABLE_ONEDNN_OPTS": "1"}
 
 
 def test_train_end_to_end_writes_the_run_folder(tmp_path):
     out = tmp_path / "run"
     gif = tmp_path / "training.gif"
     done = rnnlab("train", "--epochs", "2", "--series-length", "5000", "--seed", "1",
-                  "--out", str(out), "--gif", str(gif))
+                  "--out", str(out), "--gif", str(gif), **LOUD_START)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0] == "New data, epoch 0"
@@ -98,6 +107,35 @@ def test_existing_run_is_never_overwritten_without_force(tmp_path):
     done = rnnlab("train", "--out", str(out), "--epochs", "1")
     assert done.returncode == 2 and "already holds files" in done.stderr
     assert (out / "metrics.csv").read_text() == "precious\n"
+
+
+def test_training_from_python_is_quiet_and_verbose_keeps_tensorflows_lines(tmp_path):
+    code = ("import io\nfrom rnnlab import TrainConfig, train\n"
+            f"train(TrainConfig(epochs=1, series_length=5000, plot='none', out={str(tmp_path / 'a')!r}),"
+            " stdout=io.StringIO())\n")
+    done = python(code, **LOUD_START)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    done = rnnlab("--verbose", "train", "--epochs", "1", "--series-length", "5000",
+                  "--out", str(tmp_path / "b"), "--plot", "none", **LOUD_START)
+    assert done.returncode == 0
+    assert any(_LOG_LINE.match(line) for line in done.stderr.splitlines()), done.stderr
+
+
+def test_startup_filter_drops_info_and_warnings_but_keeps_errors():
+    text = ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+            "I0000 00:00:1795883466.142074    3224 port.cc:153] oneDNN custom operations are on.\n"
+            "I0000 00:00:1795883466.176445    3224 cpu_feature_guard.cc:227] This binary is optimized\n"
+            "To enable the following instructions: AVX2 FMA\n"
+            "2024-05-01 12:00:00.000001: W tensorflow/core/x.cc:1] an old-style warning\n"
+            "E0000 00:00:1795883466.2 3224 cuda_dnn.cc:8310] Unable to load cuDNN\n"
+            "  its second line\n"
+            "/usr/lib/python3/warnings.py:1: DeprecationWarning: a Python warning\n"
+            "2024-05-01 12:00:00.000002: F tensorflow/core/y.cc:2] Check failed\n")
+    assert startup_lines_to_keep(text) == (
+        "E0000 00:00:1795883466.2 3224 cuda_dnn.cc:8310] Unable to load cuDNN\n"
+        "  its second line\n"
+        "/usr/lib/python3/warnings.py:1: DeprecationWarning: a Python warning\n"
+        "2024-05-01 12:00:00.000002: F tensorflow/core/y.cc:2] Check failed\n")
 
 
 def test_package_api_loads_tensorflow_only_when_training_starts():
