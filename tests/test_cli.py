@@ -130,12 +130,15 @@ def test_startup_filter_drops_info_and_warnings_but_keeps_errors():
             "E0000 00:00:1795883466.2 3224 cuda_dnn.cc:8310] Unable to load cuDNN\n"
             "  its second line\n"
             "/usr/lib/python3/warnings.py:1: DeprecationWarning: a Python warning\n"
-            "2024-05-01 12:00:00.000002: F tensorflow/core/y.cc:2] Check failed\n")
+            "2024-05-01 12:00:00.000002: F tensorflow/core/y.cc:2] Check failed\n"
+            "I0000 00:00:1795883466.3 3224 port.cc:153] oneDNN custom operations are on.\n"
+            "import time:       288 |        288 |     tensorflow.python.foo\n")
     assert startup_lines_to_keep(text) == (
         "E0000 00:00:1795883466.2 3224 cuda_dnn.cc:8310] Unable to load cuDNN\n"
         "  its second line\n"
         "/usr/lib/python3/warnings.py:1: DeprecationWarning: a Python warning\n"
-        "2024-05-01 12:00:00.000002: F tensorflow/core/y.cc:2] Check failed\n")
+        "2024-05-01 12:00:00.000002: F tensorflow/core/y.cc:2] Check failed\n"
+        "import time:       288 |        288 |     tensorflow.python.foo\n")
 
 
 def test_package_api_loads_tensorflow_only_when_training_starts():

@@ -22,21 +22,23 @@ if "xla_cpu_multi_thread_eigen" not in os.environ.get("XLA_FLAGS", ""):
 _LOG_LINE = re.compile(r"^(?:([IWEF])\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ \S+:\d+\]"
                        r"|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: ([IWEF]) )")
 _ABSL_PREAMBLE = "WARNING: All log messages before absl::InitializeLog() is called"
+# The one multi-line start-up message: cpu_feature_guard's second line.
+_CONTINUATION = "To enable the following instructions:"
 
 
 def startup_lines_to_keep(text: str) -> str:
-    """What TensorFlow's import wrote to stderr, less its info and warning log lines
-    (with their continuation lines) and absl's preamble. Errors, fatal lines and
-    anything that is not a C++ log line are kept."""
-    kept, keeping = [], True
+    """What TensorFlow's import wrote to stderr, less its info and warning log lines and
+    absl's preamble. Errors, fatal lines and anything that is not a C++ log line (a
+    Python warning, -X importtime's lines) are kept."""
+    kept, dropped_last = [], False
     for line in text.splitlines(keepends=True):
         match = _LOG_LINE.match(line)
         if match:
-            keeping = (match.group(1) or match.group(2)) in "EF"
-        elif line.startswith(_ABSL_PREAMBLE):
-            keeping = False
-            continue
-        if keeping:
+            dropped_last = (match.group(1) or match.group(2)) in "IW"
+        else:
+            dropped_last = (line.startswith(_ABSL_PREAMBLE)
+                            or (dropped_last and line.startswith(_CONTINUATION)))
+        if not dropped_last:
             kept.append(line)
     return "".join(kept)
 
