@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from rnnlab._tf import _LOG_LINE, startup_lines_to_keep
+from rnnlab.quiet import _LOG_LINE, startup_lines_to_keep
 
 RNNLAB = [sys.executable, "-m", "rnnlab.cli"]
 

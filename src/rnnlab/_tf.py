@@ -1,8 +1,10 @@
-"""The one place TensorFlow is imported, with rnnlab's process settings applied first."""
+"""The one place TensorFlow is imported, with rnnlab's process settings applied first:
+a quiet start, XLA's thread pool, and a cache of compiled programs kept across runs."""
 import os
-import re
 import sys
-import tempfile
+
+from rnnlab import compile_cache
+from rnnlab.quiet import CACHE_LOAD_NOISE, stderr_filtered
 
 VERBOSE = bool(os.environ.get("RNNLAB_VERBOSE"))  # `rnnlab --verbose` keeps TF's log lines
 
@@ -17,64 +19,55 @@ if "xla_cpu_multi_thread_eigen" not in os.environ.get("XLA_FLAGS", ""):
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
                                " --xla_cpu_multi_thread_eigen=false").strip()
 
-# A C++ log line, absl's "I0000 00:00:1795883466.142074  42 port.cc:153] ..." or older
-# TensorFlow's "2024-05-01 12:00:00.000000: I tensorflow/...] ...": the letter is its severity.
-_LOG_LINE = re.compile(r"^(?:([IWEF])\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ \S+:\d+\]"
-                       r"|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: ([IWEF]) )")
-_ABSL_PREAMBLE = "WARNING: All log messages before absl::InitializeLog() is called"
-# The one multi-line start-up message: cpu_feature_guard's second line.
-_CONTINUATION = "To enable the following instructions:"
-
-
-def startup_lines_to_keep(text: str) -> str:
-    """What TensorFlow's import wrote to stderr, less its info and warning log lines and
-    absl's preamble. Errors, fatal lines and anything that is not a C++ log line (a
-    Python warning, -X importtime's lines) are kept."""
-    kept, dropped_last = [], False
-    for line in text.splitlines(keepends=True):
-        match = _LOG_LINE.match(line)
-        if match:
-            dropped_last = (match.group(1) or match.group(2)) in "IW"
-        else:
-            dropped_last = (line.startswith(_ABSL_PREAMBLE)
-                            or (dropped_last and line.startswith(_CONTINUATION)))
-        if not dropped_last:
-            kept.append(line)
-    return "".join(kept)
-
-
-def _import_quietly():
-    """Import TensorFlow with file descriptor 2 pointed at a temporary file, then pass on
-    what it wrote there but the start-up noise. TF_CPP_MIN_LOG_LEVEL cannot silence
-    those lines: TensorFlow's libraries log them as they load, before absl's logging
-    is set up (and on some CPUs only, such as oneDNN's on AVX-512 ones)."""
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError, AttributeError):  # no stderr to speak of: nothing to hide
-        import tensorflow
-        return tensorflow
-    with tempfile.TemporaryFile() as capture:
-        os.dup2(capture.fileno(), 2)
-        try:
-            import tensorflow
-        finally:
-            try:
-                sys.stderr.flush()
-            except (OSError, ValueError, AttributeError):
-                pass
-            os.dup2(saved, 2)
-            os.close(saved)
-            capture.seek(0)
-            rest = startup_lines_to_keep(capture.read().decode("utf-8", errors="replace"))
-            if rest:
-                sys.stderr.write(rest)
-                sys.stderr.flush()
-    return tensorflow
-
-
-if VERBOSE:
-    import tensorflow as tf
+# XLA's persistent compilation cache, in rnnlab's folder unless the user named one.
+# TensorFlow reads TF_XLA_FLAGS when it first compiles, so the flag stays set, and an
+# rnnlab process started from this one (which inherits it) recognises it as rnnlab's.
+_CACHE_FLAG = "--tf_xla_persistent_cache_directory="
+_flags = os.environ.get("TF_XLA_FLAGS", "")
+_flags = _flags.replace(os.environ.pop("RNNLAB_XLA_CACHE_FLAG", "") or "\0", "").strip()
+CACHE_DIR = None if _CACHE_FLAG in _flags else compile_cache.cache_dir()
+if CACHE_DIR:
+    os.environ["RNNLAB_XLA_CACHE_FLAG"] = _CACHE_FLAG + CACHE_DIR
+    _flags = f"{_flags} {_CACHE_FLAG}{CACHE_DIR}".strip()
+if _flags:
+    os.environ["TF_XLA_FLAGS"] = _flags
 else:
-    tf = _import_quietly()
+    os.environ.pop("TF_XLA_FLAGS", None)
+
+with stderr_filtered(enabled=not VERBOSE):
+    import tensorflow as tf  # noqa: E402
+if not VERBOSE:
     tf.get_logger().setLevel("ERROR")
+
+
+class Compiled:
+    """An XLA-compiled tf.function made by `build()`, whose first call (where XLA
+    compiles it, or loads it from the cache of compiled programs) is kept quiet.
+
+    A cached program that cannot be loaded (a truncated file, one from another build)
+    must never fail a run: the cache is cleared, and the function is built again and
+    compiled afresh. (TensorFlow remembers the failure for the function it traced, so
+    a retry needs a new one.)
+    """
+
+    def __init__(self, build):
+        self.build = build
+        self.function = build()
+        self.called = False
+
+    def __call__(self, *args):
+        if self.called:
+            return self.function(*args)
+        try:
+            with stderr_filtered(CACHE_LOAD_NOISE, enabled=not VERBOSE):
+                result = self.function(*args)
+        except tf.errors.OpError:
+            if not CACHE_DIR:
+                raise
+            print(f"rnnlab: a compiled program in {CACHE_DIR} could not be loaded; "
+                  f"compiling afresh", file=sys.stderr)
+            compile_cache.clear(CACHE_DIR)
+            self.function = self.build()
+            result = self.function(*args)
+        self.called = True
+        return result

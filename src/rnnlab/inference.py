@@ -6,7 +6,7 @@ import weakref
 
 import numpy as np
 
-from rnnlab._tf import tf
+from rnnlab._tf import Compiled, tf
 from rnnlab.checkpoint import restore_latest
 from rnnlab.model import model_for
 from rnnlab.runfiles import read_config
@@ -43,7 +43,8 @@ def evaluate(run_dir: str, series_length: int | None = None, seed: int | None = 
     text_ids = load_corpus(config) if config.task == "text" else None
     x, y = make_series(rng, config.task, config.layout, config.series_length,
                        config.echo_step, config.batch_size, text_ids)
-    probs = tf.function(forward, jit_compile=True)(model, tf.constant(x, tf.float32))
+    probs = Compiled(lambda: tf.function(forward, jit_compile=True, autograph=False))(
+        model, tf.constant(x, tf.float32))
     if config.regression:
         return _evaluate_sums(run_dir, config, probs.numpy()[..., 0].T, y)
     used = x.shape[1]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rnnlab import runfiles, viz
-from rnnlab._tf import tf
+from rnnlab._tf import Compiled, tf
 from rnnlab.board import TensorBoardLog
 from rnnlab.checkpoint import Checkpointer, Progress, restore_latest
 from rnnlab.config import ConfigError, TrainConfig
@@ -70,7 +70,7 @@ def compile_window_runner(model, optimizer: Adagrad, config: TrainConfig):
             lambda: snapshots)
         return i + 1, state, losses, correct, snapshots
 
-    @tf.function(jit_compile=True, reduce_retracing=False, input_signature=[
+    @tf.function(jit_compile=True, autograph=False, reduce_retracing=False, input_signature=[
         x_spec, y_spec, state_spec,
         tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.int32)])
     def run_windows(x, y, state, start, stop):
@@ -221,7 +221,7 @@ def _run(config, run_dir, model, optimizer, rng, progress: Progress, stdout) -> 
     """The epochs from `progress` on: train, log, checkpoint, draw."""
     out = stdout or sys.stdout
     text_ids = load_corpus(config) if config.task == "text" else None
-    run_windows = compile_window_runner(model, optimizer, config)
+    run_windows = Compiled(lambda: compile_window_runner(model, optimizer, config))
     metrics = runfiles.MetricsFile(os.path.join(run_dir, "metrics.csv"), [
         runfiles.format_epoch_rows(e, l, a)
         for e, (l, a) in enumerate(zip(progress.losses, progress.accuracies))])

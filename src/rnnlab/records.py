@@ -1,0 +1,141 @@
+"""What a run records: where it stands (Progress, which a checkpoint stores), what it
+measured (History) and the windows its figure shows (Snapshot). NumPy only: eval and
+export read checkpoints without loading matplotlib.
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Snapshot:
+    """One logged window: where it is, its inputs, targets and outputs."""
+
+    epoch: int
+    window: int
+    x: np.ndarray        # [batch, T] input symbols (adding task: [batch, T, 2] value, marker)
+    y: np.ndarray        # [batch, T] targets (adding task: sums, NaN where none)
+    probs: np.ndarray    # [T, batch, C] softmax outputs (adding task: [T, batch, 1] numbers)
+    num_losses: int      # how many window losses the run had when this window was trained
+    sample: str = ""     # text runs: what the model wrote at the end of this epoch (when the
+                         # figure is shown live, animated, or it is the last epoch)
+    truth: np.ndarray | None = None  # dependency task: the true P(y = 1), [batch, T]
+
+
+@dataclass
+class History:
+    """What a run measured: one loss and accuracy per window, wall time per epoch."""
+
+    losses: list       # per epoch: float32 [num_windows]
+    accuracies: list   # per epoch: float32 [num_windows]
+    seconds: list      # per epoch: wall time
+
+    @property
+    def window_losses(self) -> np.ndarray:
+        return np.concatenate(self.losses) if self.losses else np.zeros(0, np.float32)
+
+    # Means over the windows that scored anything (adding task: those with an episode end).
+    @property
+    def epoch_loss(self) -> np.ndarray:
+        return np.array([np.nanmean(losses) for losses in self.losses])
+
+    @property
+    def epoch_accuracy(self) -> np.ndarray:
+        return np.array([np.nanmean(accuracies) for accuracies in self.accuracies])
+
+
+@dataclass
+class Progress:
+    """Where a run stands, beyond its weights: enough to continue it bit for bit.
+
+    A population (population.py) keeps the same record with a member axis after the
+    window axis ([num_windows, P]); it has no random state of its own and no snapshots.
+    """
+
+    epoch: int                     # the epoch in progress (== epochs when the run is done)
+    window: int                    # the next window of `epoch` to train
+    rng_state: tuple | None        # numpy RandomState at the start of `epoch`
+    carried_state: list            # the RNN state entering `window`: [batch, S] arrays
+    epoch_losses: np.ndarray       # [num_windows] of `epoch`, filled up to `window`
+    epoch_hits: np.ndarray         # [num_windows] correct predictions per window, likewise
+    losses: list = field(default_factory=list)      # per finished epoch: [num_windows]
+    accuracies: list = field(default_factory=list)  # per finished epoch: [num_windows]
+    seconds: list = field(default_factory=list)     # per finished epoch
+    snapshots: list = field(default_factory=list)   # Snapshot of every logged window
+
+    @classmethod
+    def start(cls, num_windows: int, zero_state: list, rng_state=None,
+              members: tuple = ()) -> "Progress":
+        """The position before a run's first window."""
+        return cls(0, 0, rng_state, zero_state, np.zeros((num_windows, *members), np.float32),
+                   np.zeros((num_windows, *members), np.int32))
+
+    def finish_epoch(self, accuracies: np.ndarray, seconds: float, rng_state=None) -> None:
+        """Close the epoch in progress; the next starts at window 0 from a zero state."""
+        self.losses.append(self.epoch_losses)
+        self.accuracies.append(accuracies)
+        self.seconds.append(seconds)
+        self.epoch, self.window, self.rng_state = self.epoch + 1, 0, rng_state
+        self.carried_state = [np.zeros_like(part) for part in self.carried_state]
+        self.epoch_losses = np.zeros_like(self.epoch_losses)
+        self.epoch_hits = np.zeros_like(self.epoch_hits)
+
+    @property
+    def history(self) -> History:
+        return History(self.losses, self.accuracies, self.seconds)
+
+    def to_bytes(self) -> bytes:
+        snaps = self.snapshots
+        finished = (len(self.losses),) + self.epoch_losses.shape
+        arrays = dict(
+            position=np.array([self.epoch, self.window]),
+            rng_keys=self.rng_state[1], rng_pos=np.array(self.rng_state[2]),
+            rng_gauss=np.array([self.rng_state[3], self.rng_state[4]], dtype=np.float64),
+            epoch_losses=self.epoch_losses,
+            epoch_hits=self.epoch_hits,
+            # explicit shapes: a run stopped in its first epoch has no finished one
+            losses=np.array(self.losses, np.float32).reshape(finished),
+            accuracies=np.array(self.accuracies, np.float32).reshape(finished),
+            seconds=np.array(self.seconds, np.float64),
+            snap_meta=np.array([(s.epoch, s.window, s.num_losses) for s in snaps],
+                               np.int64).reshape(-1, 3),
+            snap_x=_symbols([s.x for s in snaps]),
+            snap_y=_symbols([s.y for s in snaps]),
+            snap_truth=np.array([s.truth for s in snaps if s.truth is not None], np.float32),
+            snap_probs=np.array([s.probs for s in snaps], np.float32),
+            snap_samples=np.array([s.sample for s in snaps], dtype=str),
+            **{f"carried_state_{i}": s for i, s in enumerate(self.carried_state)})
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "Progress":
+        a = np.load(io.BytesIO(data))
+        epoch, window = (int(v) for v in a["position"])
+        gauss = a["rng_gauss"]
+        truths = list(a["snap_truth"]) if "snap_truth" in a.files else []
+        snaps = [Snapshot(int(e), int(w), _unpack(x), _unpack(y), p, int(k), str(t),
+                          truths[i] if i < len(truths) else None)
+                 for i, ((e, w, k), x, y, p, t) in enumerate(zip(
+                     a["snap_meta"], a["snap_x"], a["snap_y"], a["snap_probs"], a["snap_samples"]))]
+        return cls(epoch, window,
+                   ("MT19937", a["rng_keys"], int(a["rng_pos"]), int(gauss[0]), float(gauss[1])),
+                   [a[f"carried_state_{i}"] for i in range(sum(k.startswith("carried_state_")
+                                                               for k in a.files))],
+                   a["epoch_losses"], a["epoch_hits"],
+                   list(a["losses"]), list(a["accuracies"]), list(a["seconds"]), snaps)
+
+
+def _symbols(arrays: list) -> np.ndarray:
+    """Snapshot inputs or targets as stored: int32 symbols, or float32 numbers (adding)."""
+    if arrays and np.issubdtype(arrays[0].dtype, np.floating):
+        return np.array(arrays, np.float32)
+    return np.array(arrays, np.int32)
+
+
+def _unpack(a: np.ndarray) -> np.ndarray:
+    return a if np.issubdtype(a.dtype, np.floating) else a.astype(np.int64)
