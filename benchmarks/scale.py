@@ -29,8 +29,11 @@ ALICE = os.path.join(HERE, "..", "tests", "data", "alice.txt")
 
 from rnnlab._tf import tf  # noqa: E402
 from rnnlab.config import TrainConfig  # noqa: E402
-from rnnlab.tasks import encode_text, make_series, to_windows  # noqa: E402
-from rnnlab.tbptt import train  # noqa: E402
+from rnnlab.corpus import encode_text  # noqa: E402
+from rnnlab.series import to_windows  # noqa: E402
+from rnnlab.settings import prepare  # noqa: E402
+from rnnlab.tasks import TASKS  # noqa: E402
+from rnnlab.training import train  # noqa: E402
 
 
 def corpus(folder: str, windows: int, batch: int, truncation: int) -> str:
@@ -55,10 +58,10 @@ def bench_rnnlab(cell, units, batch, truncation, data, folder, epochs=3):
 def bench_keras(cell, units, batch, truncation, data, epochs=3):
     import keras
 
-    config = TrainConfig(task="text", data=data, batch_size=batch, truncation=truncation,
-                         seed=0).resolved()
+    config = prepare(TrainConfig(task="text", data=data, batch_size=batch, truncation=truncation,
+                                 seed=0))
     ids = encode_text(open(data, encoding="utf-8").read(), config.vocab)
-    x, y = make_series(None, "text", "tutorial", config.series_length, 0, batch, ids)
+    x, y = TASKS["text"].series(None, config, ids)
     V = config.num_classes
     # Windows in order, rows in the same positions: a stateful layer carries each row on.
     xw = to_windows(x, truncation).reshape(-1, truncation)

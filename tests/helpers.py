@@ -2,7 +2,7 @@
 import io
 
 from rnnlab.config import TrainConfig
-from rnnlab.tbptt import train
+from rnnlab.training import train
 
 
 def quiet_train(out, **settings):

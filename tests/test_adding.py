@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from helpers import quiet_train
-from rnnlab.checkpoint import Progress
+from rnnlab.records import Progress
 from rnnlab.model import squared_error_loss
-from rnnlab.tasks import adding_baseline, adding_series
-from rnnlab.tbptt import resume
+from rnnlab.series import adding_baseline, adding_series
+from rnnlab.training import resume
 from rnnlab.viz import new_file_figure
 
 
@@ -89,7 +89,7 @@ def test_predict_reads_bits_so_an_adding_run_is_told_to_use_eval(adding_run):
 
 def test_figure_shows_values_output_and_target_sums(adding_run):
     snap = adding_run.snapshots[-1]
-    view = new_file_figure(10, 20, task="adding")
+    view = new_file_figure(10, 20, panels="sums")
     view.update(adding_run.history.window_losses, snap)
     for r, ax in enumerate(view.fig.axes[1:]):
         heights = [rect.get_height() for rect in ax.patches]

@@ -7,6 +7,7 @@ import pytest
 from rnnlab._tf import tf
 from rnnlab.config import TrainConfig
 from rnnlab.model import RNN, init_params
+from rnnlab.settings import prepare
 from helpers import quiet_train
 
 
@@ -50,7 +51,7 @@ def test_gated_cells_learn_the_echo_task(cell, tmp_path):
 
 
 def test_two_layers_learn_and_resume_exactly(tmp_path):
-    from rnnlab.tbptt import resume
+    from rnnlab.training import resume
 
     settings = dict(cell="lstm", layers=2, state_size=6, seed=2, series_length=15000,
                     checkpoint_every=0)
@@ -62,8 +63,8 @@ def test_two_layers_learn_and_resume_exactly(tmp_path):
 
 
 def test_init_tutorial_is_the_default_only_for_the_vanilla_echo_run():
-    assert TrainConfig().resolved().init == "tutorial"
-    assert TrainConfig(cell="gru").resolved().init == "glorot"
-    assert TrainConfig(task="dependency").resolved().init == "glorot"
+    assert prepare(TrainConfig()).init == "tutorial"
+    assert prepare(TrainConfig(cell="gru")).init == "glorot"
+    assert prepare(TrainConfig(task="dependency")).init == "glorot"
     glorot = init_params(np.random.RandomState(0), "vanilla", 1, 4, init="glorot")
     assert (glorot["cells"][0]["W"] < 0).any()

@@ -1,6 +1,7 @@
 import pytest
 
 from rnnlab.config import ConfigError, TrainConfig
+from rnnlab.settings import prepare
 
 
 def test_defaults_are_the_tutorials():
@@ -24,7 +25,7 @@ def test_validate_names_the_problem(changes, words):
         TrainConfig(**changes).validate()
 
 
-def test_resolved_fills_seed_and_out_and_json_round_trips():
-    c = TrainConfig().resolved()
+def test_prepare_fills_seed_and_out_and_json_round_trips():
+    c = prepare(TrainConfig())
     assert c.seed is not None and c.out.startswith("runs")
     assert TrainConfig.from_json(c.to_json()) == c

@@ -6,7 +6,7 @@ from rnnlab._tf import tf
 from rnnlab.config import TrainConfig
 from rnnlab.model import EchoRNN, tutorial_init
 from rnnlab.optim import Adagrad
-from rnnlab.tasks import echo_series, to_windows
+from rnnlab.series import echo_series, to_windows
 from rnnlab.tbptt import compile_window_runner
 
 
@@ -59,7 +59,7 @@ def test_carried_state_equals_one_long_unrolled_pass():
     x, y = echo_series(rng, config.series_length, config.echo_step, config.batch_size)
     xw = to_windows(x, 15).astype(np.float32)
     _, _, (state,), _ = runner(xw, to_windows(y, 15).astype(np.int32),
-                               model.zero_state(5), 0, config.num_windows)
+                               model.zero_state(5), 0, config.num_windows, -1)
     used = x[:, :config.num_windows * 15].astype(np.float32)
     _, (last,) = model.unroll(tf.constant(used), model.zero_state(5))
     np.testing.assert_allclose(state.numpy(), last.numpy(), rtol=1e-5, atol=1e-6)
@@ -85,9 +85,10 @@ def test_tbptt_k1_k2_equals_the_explicit_unrolled_reference(stride):
     x, y = echo_series(rng, config.series_length, config.echo_step, config.batch_size)
     windows = 6
     runner(to_windows(x, 15, stride).astype(np.float32), to_windows(y, 15, stride).astype(np.int32),
-           model.zero_state(5), 0, windows)
+           model.zero_state(5), 0, windows, -1)
     expected = numpy_bptt.tbptt(params, x, y, k1=stride, k2=15, windows=windows)
     for name, variable in zip(("W", "b", "W2", "b2"), model.params):
         np.testing.assert_allclose(variable.numpy(), expected[name], rtol=2e-4, atol=1e-5,
                                    err_msg=name)
-    assert config.num_windows == (120 - 15) // stride + 1
+    # rows of 120 steps: windows start at 0, 5, ..., 105 (stride 5) or 0, 15, ..., 105
+    assert config.num_windows == {5: 22, 15: 8}[stride]

@@ -5,12 +5,13 @@ import numpy as np
 import pytest
 
 from rnnlab.config import TrainConfig
+from rnnlab.settings import prepare
 from rnnlab.population import check_population, train_population
-from rnnlab.tbptt import train
+from rnnlab.training import train
 
 
 def members(base, settings, tmp_path):
-    return [base.replace(out=str(tmp_path / str(i)), **s).resolved().validate()
+    return [prepare(base.replace(out=str(tmp_path / str(i)), **s))
             for i, s in enumerate(settings)]
 
 

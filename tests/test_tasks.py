@@ -6,9 +6,15 @@ import pytest
 
 from helpers import quiet_train
 from rnnlab.config import TrainConfig
-from rnnlab.tbptt import train
-from rnnlab.tasks import (dependency_baselines, dependency_probability, make_series,
-                          to_windows)
+from rnnlab.training import train
+from rnnlab.series import dependency_baselines, dependency_probability, to_windows
+from rnnlab.tasks import TASKS
+
+
+def make_series(rng, task, layout, series_length, echo_step, batch_size):
+    config = TrainConfig(task=task, layout=layout, series_length=series_length,
+                         echo_step=echo_step, batch_size=batch_size)
+    return TASKS[task].series(rng, config)
 
 
 def test_dependency_baselines_are_r2rts_numbers():
@@ -62,7 +68,7 @@ def test_copy_episodes_show_symbols_then_ask_for_them_back():
 def test_copy_run_learns_the_episode_shape_and_reports_its_baseline(tmp_path):
     """Three epochs learn where blanks and recalls fall (loss far below ln 10 = 2.30),
     not yet the symbols: the loss sits at the remembering-nothing baseline."""
-    from rnnlab.tasks import copy_baseline
+    from rnnlab.series import copy_baseline
 
     out = io.StringIO()
     config = TrainConfig(task="copy", echo_step=15, cell="gru", state_size=16, truncation=25,

@@ -42,7 +42,7 @@ def test_text_figure_shows_characters(text_run, tmp_path):
 
     snap = text_run.snapshots[-1]
     fig = viz.save_png(str(tmp_path / "f.png"), text_run.history.window_losses, snap, 20, 4,
-                       text_run.config.vocab)
+                       text_run.config.vocab, panels="characters")
     assert len([ax for ax in fig.axes if ax.get_subplotspec() is not None]) == 6
     lines = [t.get_text() for t in fig.axes[1].texts]
     assert lines[0].startswith("input ") and len(lines[0]) == len("input  ") + 20

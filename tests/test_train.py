@@ -3,7 +3,7 @@ import numpy as np
 from rnnlab.config import TrainConfig
 from rnnlab.model import EchoRNN, tutorial_init
 from rnnlab.optim import Adagrad
-from rnnlab.tasks import echo_series, to_windows
+from rnnlab.series import echo_series, to_windows
 from rnnlab.tbptt import chunk_bounds, compile_window_runner
 from helpers import quiet_train
 from tutorial_tf1 import run_tutorial
@@ -55,7 +55,7 @@ def test_compiled_chunk_is_traced_once_and_chunks_equal_one_call():
         state = model.zero_state(5)
         for _ in range(2):  # two epochs, the second on the carried weights
             for start, stop in bounds:
-                out, _, state, _ = runner(xw, yw, state, start, stop)
+                out, _, state, _ = runner(xw, yw, state, start, stop, -1)
                 losses[start:stop] = out.numpy()[start:stop]
         assert runner.experimental_get_tracing_count() == 1
         results.append((losses.copy(), model.W.numpy()))

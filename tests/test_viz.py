@@ -1,7 +1,8 @@
 import numpy as np
 from matplotlib.colors import to_rgba
 
-from rnnlab.viz import Snapshot, new_file_figure
+from rnnlab.records import Snapshot
+from rnnlab.viz import new_file_figure
 
 
 def test_figure_has_the_tutorials_six_panels_and_bars():
@@ -30,7 +31,7 @@ def test_dependency_panels_show_true_and_model_probabilities():
     x, y = rng.randint(0, 2, (batch, T)), rng.randint(0, 2, (batch, T))
     p1 = rng.rand(T, batch)
     truth = rng.choice([0.25, 0.5, 0.75, 1.0], (batch, T))
-    view = new_file_figure(T, batch, task="dependency")
+    view = new_file_figure(T, batch, panels="probabilities")
     view.update(np.ones(5), Snapshot(0, 0, x, y, np.stack([1 - p1, p1], -1), 5, truth=truth))
     for r, ax in enumerate(view.fig.axes[1:4]):
         np.testing.assert_array_equal([b.get_height() for b in ax.patches], x[r])

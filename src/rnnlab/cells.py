@@ -13,7 +13,6 @@ import numpy as np
 
 from rnnlab._tf import tf
 
-CELLS = ("vanilla", "lstm", "gru", "keras-simple", "keras-lstm", "keras-gru")
 GATES = {"vanilla": 1, "lstm": 4, "gru": 3}
 
 
@@ -30,6 +29,12 @@ def _base(kind: str) -> str:
     return {"keras-simple": "vanilla", "keras-lstm": "lstm", "keras-gru": "gru"}.get(kind, kind)
 
 
+def glorot(rng: np.random.RandomState, fan_in: int, fan_out: int, shape) -> np.ndarray:
+    """Glorot's uniform initialisation: +-sqrt(6 / (fan_in + fan_out))."""
+    limit = np.sqrt(6.0 / (fan_in + fan_out))
+    return rng.uniform(-limit, limit, shape)
+
+
 def init_weights(rng: np.random.RandomState, kind: str, inputs: int, units: int, init: str):
     """Numpy weights of one cell: {"W": [inputs + units, gates*units], "b": [1 or 2, gates*units]}.
 
@@ -39,11 +44,7 @@ def init_weights(rng: np.random.RandomState, kind: str, inputs: int, units: int,
     kind = _base(kind)
     gates = GATES[kind]
     shape = (inputs + units, gates * units)
-    if init == "tutorial":
-        W = rng.rand(*shape)
-    else:
-        limit = np.sqrt(6.0 / (inputs + units + units))
-        W = rng.uniform(-limit, limit, shape)
+    W = rng.rand(*shape) if init == "tutorial" else glorot(rng, inputs + units, units, shape)
     b = np.zeros((2 if kind == "gru" else 1, gates * units))
     if kind == "lstm":
         b[:, units:2 * units] = 1.0

@@ -4,17 +4,13 @@ run's progress (position, numpy random state, carried RNN state, history, figure
 from __future__ import annotations
 
 import glob
-import io
 import os
 import re
 import sys
 import time
-from dataclasses import dataclass, field
-
-import numpy as np
 
 from rnnlab._tf import tf
-from rnnlab.viz import Snapshot
+from rnnlab.records import Progress
 
 CHECKPOINT_DIR = "checkpoints"
 KEEP = 3
@@ -22,72 +18,6 @@ KEEP = 3
 
 class CheckpointError(RuntimeError):
     """No checkpoint of a run could be read; the message says which and why."""
-
-
-@dataclass
-class Progress:
-    """Where a run stands, beyond its weights: enough to continue it bit for bit."""
-
-    epoch: int                     # the epoch in progress (== epochs when the run is done)
-    window: int                    # the next window of `epoch` to train
-    rng_state: tuple               # numpy RandomState at the start of `epoch`
-    carried_state: list            # the RNN state entering `window`: [batch, S] arrays
-    epoch_losses: np.ndarray       # [num_windows] of `epoch`, filled up to `window`
-    epoch_hits: np.ndarray         # [num_windows] correct bits per window, likewise
-    losses: list = field(default_factory=list)      # per finished epoch: [num_windows]
-    accuracies: list = field(default_factory=list)  # per finished epoch: [num_windows]
-    seconds: list = field(default_factory=list)     # per finished epoch
-    snapshots: list = field(default_factory=list)   # viz.Snapshot of every logged window
-
-    def to_bytes(self) -> bytes:
-        snaps = self.snapshots
-        arrays = dict(
-            position=np.array([self.epoch, self.window]),
-            rng_keys=self.rng_state[1], rng_pos=np.array(self.rng_state[2]),
-            rng_gauss=np.array([self.rng_state[3], self.rng_state[4]], dtype=np.float64),
-            epoch_losses=self.epoch_losses,
-            epoch_hits=self.epoch_hits,
-            losses=np.array(self.losses, np.float32).reshape(len(self.losses), -1),
-            accuracies=np.array(self.accuracies, np.float32).reshape(len(self.losses), -1),
-            seconds=np.array(self.seconds, np.float64),
-            snap_meta=np.array([(s.epoch, s.window, s.num_losses) for s in snaps], np.int64),
-            snap_x=_symbols([s.x for s in snaps]),
-            snap_y=_symbols([s.y for s in snaps]),
-            snap_truth=np.array([s.truth for s in snaps if s.truth is not None], np.float32),
-            snap_probs=np.array([s.probs for s in snaps], np.float32),
-            snap_samples=np.array([s.sample for s in snaps], dtype=str),
-            **{f"carried_state_{i}": s for i, s in enumerate(self.carried_state)})
-        buffer = io.BytesIO()
-        np.savez(buffer, **arrays)
-        return buffer.getvalue()
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> "Progress":
-        a = np.load(io.BytesIO(data))
-        epoch, window = (int(v) for v in a["position"])
-        gauss = a["rng_gauss"]
-        truths = list(a["snap_truth"]) if "snap_truth" in a.files else []
-        snaps = [Snapshot(int(e), int(w), _unpack(x), _unpack(y), p, int(k), str(t),
-                          truths[i] if i < len(truths) else None)
-                 for i, ((e, w, k), x, y, p, t) in enumerate(zip(
-                     a["snap_meta"], a["snap_x"], a["snap_y"], a["snap_probs"], a["snap_samples"]))]
-        return cls(epoch, window,
-                   ("MT19937", a["rng_keys"], int(a["rng_pos"]), int(gauss[0]), float(gauss[1])),
-                   [a[f"carried_state_{i}"] for i in range(sum(k.startswith("carried_state_")
-                                                               for k in a.files))],
-                   a["epoch_losses"], a["epoch_hits"],
-                   list(a["losses"]), list(a["accuracies"]), list(a["seconds"]), snaps)
-
-
-def _symbols(arrays: list) -> np.ndarray:
-    """Snapshot inputs or targets as stored: int32 symbols, or float32 numbers (adding)."""
-    if arrays and np.issubdtype(arrays[0].dtype, np.floating):
-        return np.array(arrays, np.float32)
-    return np.array(arrays, np.int32)
-
-
-def _unpack(a: np.ndarray) -> np.ndarray:
-    return a if np.issubdtype(a.dtype, np.floating) else a.astype(np.int64)
 
 
 class _ProgressState(tf.train.experimental.PythonState):

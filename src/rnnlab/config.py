@@ -1,6 +1,8 @@
 """One frozen dataclass holds every setting of a run; the CLI is generated from it.
 
-Importing this module must stay cheap: no TensorFlow, no NumPy.
+A leaf: it imports nothing else of rnnlab, and neither TensorFlow nor NumPy, so the CLI
+answers `--help` and typos at once. What a task adds (its classes, its checks) comes
+from the task table (tasks.py); settings.py puts the two together.
 """
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import json
 import os
 import secrets
 import time
+import typing
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -29,15 +32,16 @@ def _opt(default, help, **extra):
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """The tutorial's experiment (SPEC.md), its values as defaults."""
+    """The tutorial's experiment (docs/tutorial.md), its values as defaults."""
 
     epochs: int = _opt(100, "epochs; each draws a fresh series")
-    series_length: int = _opt(50000, "bits per epoch")
+    series_length: int = _opt(50000, "steps per epoch (bits, for the tutorial)")
     truncation: int = _opt(15, "steps per training window (gradients stop at its edges)")
     state_size: int = _opt(4, "hidden units")
-    echo_step: int = _opt(3, "the target at t is the input at t - echo_step (copy task: "
-                          "the symbols come back echo_step steps after they were shown; adding task: "
-                          "the episode's length)")
+    echo_step: int = _opt(3, "the task's lag: the echo step (echo: the target at t is the "
+                          "input at t - echo_step), the copy delay (copy: the symbols come "
+                          "back this many steps after they were shown), the episode length "
+                          "(adding); also --copy-delay, --episode-length")
     batch_size: int = _opt(5, "parallel rows the series is cut into")
     learning_rate: float = _opt(0.3, "Adagrad learning rate")
     cell: str = _opt("vanilla", "recurrent cell: from scratch (vanilla, lstm, gru) or "
@@ -82,30 +86,47 @@ class TrainConfig:
         return self.stride or self.truncation
 
     @property
-    def regression(self) -> bool:
-        """The adding task predicts a number (squared error) where the others predict a class."""
-        return self.task == "adding"
-
-    @property
     def num_windows(self) -> int:
         """Windows per epoch; the tail of each row shorter than a window is never used."""
         return (self.row_length - self.truncation) // self.step_size + 1
 
-    def validate(self) -> "TrainConfig":
-        """Raise ConfigError naming the first setting that cannot work."""
-        for name in ("epochs", "series_length", "truncation", "state_size",
-                     "echo_step", "batch_size", "log_every", "layers"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ConfigError(f"--{_flag(name)} must be a positive integer, got {value!r}")
-        if not (isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0
-                and self.learning_rate != float("inf")):
+    @property
+    def covered(self) -> int:
+        """Steps of each row that the windows cover."""
+        return (self.num_windows - 1) * self.step_size + self.truncation
+
+    def check_settings(self) -> "TrainConfig":
+        """Raise ConfigError naming the first setting that cannot work on its own."""
+        for f in dataclasses.fields(self):
+            value, kind = getattr(self, f.name), setting_type(f)
+            optional = f.default is None
+            if (value is None and optional) or f.name == "seed":
+                continue
+            if kind is int and not (_is_integer(value) and value >= 1):
+                raise ConfigError(f"--{flag(f.name)} must be a positive integer, got {value!r}")
+            if kind is str and not isinstance(value, str):
+                raise ConfigError(f"--{flag(f.name)} must be text, got {value!r}")
+            allowed = f.metadata.get("choices")
+            if allowed and value not in allowed:
+                raise ConfigError(f"--{flag(f.name)} must be one of {', '.join(allowed)}, "
+                                  f"got {value!r}")
+        if not (_is_number(self.learning_rate) and 0 < self.learning_rate < float("inf")):
             raise ConfigError(f"--learning-rate must be a positive number, got {self.learning_rate!r}")
-        if not (isinstance(self.checkpoint_every, (int, float)) and 0 <= self.checkpoint_every < float("inf")):
+        if not (_is_number(self.checkpoint_every) and 0 <= self.checkpoint_every < float("inf")):
             raise ConfigError(f"--checkpoint-every must be a number of seconds >= 0, "
                               f"got {self.checkpoint_every!r}")
-        if self.seed is not None and not (0 <= self.seed < 2**32):
+        if self.seed is not None and not (_is_integer(self.seed) and 0 <= self.seed < 2**32):
             raise ConfigError(f"--seed must be in [0, 2**32), got {self.seed}")
+        if self.out is not None and not self.out.strip():
+            raise ConfigError("--out must name a folder, got an empty string")
+        if self.gif is not None and not self.gif.lower().endswith(".gif"):
+            raise ConfigError(f"--gif must name a .gif file, got {self.gif!r}")
+        return self
+
+    def validate(self) -> "TrainConfig":
+        """check_settings, then how they fit together (what the task asks besides is
+        tasks.check's)."""
+        self.check_settings()
         if self.series_length % self.batch_size:
             raise ConfigError(f"--series-length {self.series_length} is not divisible by "
                               f"--batch-size {self.batch_size}")
@@ -115,58 +136,15 @@ class TrainConfig:
         if self.echo_step >= self.row_length:
             raise ConfigError(f"--echo-step {self.echo_step} is not shorter than a row "
                               f"({self.row_length} steps)")
-        for name, allowed in (("plot", PLOT_MODES), ("cell", CELLS), ("task", TASKS),
-                              ("layout", LAYOUTS), ("init", INITS + (None,))):
-            if getattr(self, name) not in allowed:
-                raise ConfigError(f"--{name} must be one of "
-                                  f"{', '.join(a for a in allowed if a)}, got {getattr(self, name)!r}")
-        if self.task == "copy" and not (10 < self.echo_step and
-                                        self.echo_step + 10 <= self.row_length):
-            raise ConfigError(f"--task copy needs --echo-step above 10 (the 10 symbols come "
-                              f"back echo-step steps later) and an episode (echo-step + 10 "
-                              f"steps) within a row of {self.row_length}, got {self.echo_step}")
-        if self.task == "adding" and self.echo_step < 2:
-            raise ConfigError(f"--task adding needs --echo-step (the episode length) of at "
-                              f"least 2, one marked value in each half, got {self.echo_step}")
-        if self.task == "text" and not self.data:
-            raise ConfigError("--task text needs --data FILE (a UTF-8 text file)")
-        if self.data and self.task != "text":
-            raise ConfigError(f"--data is for --task text, not --task {self.task}")
-        if self.stride is not None and not (isinstance(self.stride, int) and
-                                            1 <= self.stride <= self.truncation):
+        if self.stride is not None and not self.stride <= self.truncation:
             raise ConfigError(f"--stride must be an integer from 1 to --truncation "
                               f"({self.truncation}), got {self.stride!r}")
-        covered = (self.num_windows - 1) * self.step_size + self.truncation
-        if self.task == "adding" and self.echo_step > covered:
-            raise ConfigError(f"--task adding: an episode of --echo-step {self.echo_step} steps "
-                              f"ends past the {covered} steps of a row that the windows cover")
-        if self.out is not None and not self.out.strip():
-            raise ConfigError("--out must name a folder, got an empty string")
-        if self.gif is not None and not self.gif.lower().endswith(".gif"):
-            raise ConfigError(f"--gif must name a .gif file, got {self.gif!r}")
         return self
 
-    def resolved(self) -> "TrainConfig":
-        """Fill in what the user left open: the initialisation, what a text file fixes
-        (characters, series length), a drawn seed (recorded in config.json) and the run
-        folder runs/<date-time>."""
+    def with_run_defaults(self) -> "TrainConfig":
+        """A drawn seed (recorded in config.json) and the run folder runs/<date-time>,
+        where the user gave none."""
         config = self
-        if config.init is None:
-            tutorial = config.cell == "vanilla" and config.task == "echo"
-            config = config.replace(init="tutorial" if tutorial else "glorot")
-        if config.task == "copy" and config.vocab is None:
-            from rnnlab.tasks import COPY_VOCAB
-
-            config = config.replace(vocab=COPY_VOCAB, num_classes=len(COPY_VOCAB),
-                                    num_inputs=len(COPY_VOCAB))
-        if config.task == "adding":
-            config = config.replace(num_classes=1, num_inputs=2)
-        sizes_ok = all(isinstance(v, int) and v > 0 for v in (self.batch_size, self.truncation))
-        if config.task == "text" and config.data and config.vocab is None and sizes_ok:
-            from rnnlab.tasks import read_text, text_settings
-
-            config = config.replace(**text_settings(read_text(config.data), config.batch_size,
-                                                    config.truncation, config.data))
         if config.seed is None:
             config = config.replace(seed=secrets.randbelow(2**32))
         if config.out is None:
@@ -181,38 +159,56 @@ class TrainConfig:
 
     @classmethod
     def from_json(cls, text: str) -> "TrainConfig":
+        """The config a run folder's config.json holds; ConfigError when it is not an
+        object of settings (a hand-edited or damaged file). Unknown keys are ignored,
+        missing ones take their defaults, and every value is checked."""
         data = json.loads(text)
+        if not isinstance(data, dict):
+            raise ConfigError(f"it holds {type(data).__name__}, not an object of settings")
         known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return cls(**{k: v for k, v in data.items() if k in known}).check_settings()
 
 
+def _is_integer(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+
+
+def setting_type(f: dataclasses.Field) -> type:
+    """int, float or str: what a TrainConfig field holds (Optional[...] unwrapped)."""
+    kind = typing.get_type_hints(TrainConfig)[f.name]
+    args = [a for a in typing.get_args(kind) if a is not type(None)]
+    return args[0] if args else kind
+
+
+def flag(name: str) -> str:
+    return name.replace("_", "-")
+
+
+def cli_fields():
+    """(field, flag) for each setting the command line exposes."""
+    return [(f, "--" + flag(f.name)) for f in dataclasses.fields(TrainConfig)
+            if f.metadata.get("cli", True)]
+
+
+# How a run is shown and saved: never what it computes. A sweep shows and saves nothing.
+SHOWN_AND_SAVED = ("plot", "gif", "checkpoint_every", "log_every")
+# What a sweep may not vary: where a run goes, how it is shown and saved, the seed
+# (--seeds gives each point its seeds), and the data of a text run.
+NOT_SWEPT = ("out", "seed", "data") + SHOWN_AND_SAVED
 # Populations (population.py): networks that differ only in these settings have arrays
 # of the same shapes and train together; every other setting must agree.
 MEMBER_SETTINGS = ("seed", "learning_rate", "echo_step", "init")
 POPULATION_CELLS = ("vanilla", "lstm", "gru")
 
 
-def check_population_settings(config: TrainConfig) -> None:
-    """ConfigError unless `config` can be a population member (so a sweep point)."""
-    if config.cell not in POPULATION_CELLS or config.task == "text":
-        raise ConfigError(f"sweeps train the from-scratch cells ({', '.join(POPULATION_CELLS)}) "
-                          f"on the synthetic tasks; got --cell {config.cell} --task {config.task}")
-
-
 def shape_key(config: TrainConfig) -> tuple:
     """Configs with equal keys can train in one population."""
     return tuple(sorted((k, v) for k, v in config.__dict__.items()
                         if k not in MEMBER_SETTINGS + ("out", "plot", "gif")))
-
-
-def _flag(name: str) -> str:
-    return name.replace("_", "-")
-
-
-def cli_fields():
-    """(field, flag) for each setting the command line exposes."""
-    return [(f, "--" + _flag(f.name)) for f in dataclasses.fields(TrainConfig)
-            if f.metadata.get("cli", True)]
 
 
 def check_writable_parent(path: str, what: str) -> None:

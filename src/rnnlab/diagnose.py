@@ -18,16 +18,16 @@ import numpy as np
 
 from rnnlab._tf import tf
 from rnnlab.inference import load_model
-from rnnlab.runfiles import write_atomic
-from rnnlab.tasks import make_series
+from rnnlab.runfiles import savefig_atomic, write_atomic
+from rnnlab.tasks import TASKS
 
 WARM_UP = 50  # steps run before the measured ones, so the state is a typical one
 
 
 def fresh_rows(config, length: int, rows: int, seed: int):
     """[rows, length] inputs and targets drawn like the run's data (rows layout)."""
-    return make_series(np.random.RandomState(seed), config.task, "rows", rows * length,
-                       config.echo_step, rows)
+    fresh = config.replace(layout="rows", series_length=rows * length, batch_size=rows)
+    return TASKS[config.task].series(np.random.RandomState(seed), fresh)
 
 
 def gradient_by_lag(model, x, y, regression: bool) -> np.ndarray:
@@ -67,9 +67,11 @@ def states_along(model, x):
     return tf.concat(states, axis=-1).numpy()
 
 
-def memory_curve(states: np.ndarray, x: np.ndarray, max_lag: int, task: str,
+def memory_curve(states: np.ndarray, x: np.ndarray, max_lag: int, numbers: bool,
                  num_symbols: int) -> np.ndarray:
-    """Linear-probe score of the input d steps back, d = 0..max_lag; states [L, rows, width]."""
+    """Linear-probe score of the input d steps back, d = 0..max_lag; states [L, rows, width].
+    Inputs that are numbers (the adding task's values) are scored by R^2, symbols by
+    accuracy."""
     L, rows, width = states.shape
     scores = []
     for d in range(max_lag + 1):
@@ -78,7 +80,7 @@ def memory_curve(states: np.ndarray, x: np.ndarray, max_lag: int, task: str,
         features = np.hstack([features, np.ones((len(features), 1))])
         past = np.moveaxis(x[:, t - d], 0, 1).reshape(-1, *x.shape[2:])  # [(t, row), ...]
         half = len(features) // 2
-        if task == "adding":
+        if numbers:
             target = past[:, 0]
             w, *_ = np.linalg.lstsq(features[:half], target[:half], rcond=None)
             error = target[half:] - features[half:] @ w
@@ -95,18 +97,20 @@ def diagnose(run_dir: str, max_lag: int | None = None, series_length: int = 2000
              seed: int = 0) -> list:
     """diagnose.csv and diagnose.png in the run folder; returns their paths."""
     config, model = load_model(run_dir)
+    task = TASKS[config.task]
     T = config.truncation
     max_lag = max_lag or max(3 * T, 30)
     length = WARM_UP + max_lag + 1
     rows = max(8, min(512, series_length // length))
     x, y = fresh_rows(config, length, rows, seed)
-    reach = gradient_by_lag(model, x, y, config.regression)
+    reach = gradient_by_lag(model, x, y, task.regression)
     probe_length = max(series_length // 16, WARM_UP + max_lag + 200)
     xm, _ = fresh_rows(config, probe_length, 16, seed + 1)
     num_symbols = config.num_inputs if config.num_inputs > 1 else 2
-    memory = memory_curve(states_along(model, xm), xm, max_lag, config.task, num_symbols)
+    numbers = task.inputs == "channels"
+    memory = memory_curve(states_along(model, xm), xm, max_lag, numbers, num_symbols)
 
-    score = "probe_r2" if config.task == "adding" else "probe_accuracy"
+    score = "probe_r2" if numbers else "probe_accuracy"
     lines = [f"lag,gradient_norm,{score},within_truncation"]
     lines += [f"{d},{reach[d]:.6g},{memory[d]:.6g},{int(d < T)}" for d in range(max_lag + 1)]
     csv_path = os.path.join(run_dir, "diagnose.csv")
@@ -133,9 +137,10 @@ def _draw(path, reach, memory, config, score) -> None:
     left.legend(fontsize=8)
     right.plot(lags, memory, marker=".")
     right.axvline(T - 0.5, color="red", ls="--")
-    if config.task in ("echo", "copy", "adding"):
+    lag = TASKS[config.task].lag
+    if lag:
         right.axvline(config.echo_step, color="gray", ls=":",
-                      label=f"the task's lag ({config.echo_step})")
+                      label=f"the task's {lag.replace('-', ' ')} ({config.echo_step})")
         right.legend(fontsize=8)
     right.set_xlabel("lag d (steps back)")
     right.set_ylabel("R^2" if score == "probe_r2" else "accuracy")
@@ -143,6 +148,4 @@ def _draw(path, reach, memory, config, score) -> None:
                     fontsize=9)
     fig.suptitle(f"{config.cell} x{config.layers}, {config.state_size} units, task "
                  f"{config.task}, truncation {T}", fontsize=10)
-    tmp = path + ".tmp.png"
-    fig.savefig(tmp, dpi=100)
-    os.replace(tmp, path)
+    savefig_atomic(fig, path, dpi=100)

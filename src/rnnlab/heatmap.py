@@ -9,6 +9,8 @@ import os
 
 import numpy as np
 
+from rnnlab.runfiles import savefig_atomic
+
 
 def padded_axes(plan) -> list:
     """The plan's first three axes [(name, values)], a missing one as ("", ("",))."""
@@ -41,14 +43,15 @@ def _median_epochs(values: list) -> float:
     return m if np.isfinite(m) else np.nan
 
 
-def save_heatmaps(plan, rows: list, out: str) -> list:
-    """accuracy.png and epochs_to_solve.png in `out`; returns their paths."""
+def save_heatmaps(plan, rows: list, out: str, solved: float) -> list:
+    """accuracy.png and epochs_to_solve.png (epochs until accuracy reached `solved`) in
+    `out`; returns their paths."""
     paths = []
     for key, name, reduce, cmap, label in (
             ("accuracy", "accuracy.png", mean_or_nan, "viridis",
              "final accuracy (mean over seeds)"),
             ("epochs_to_solve", "epochs_to_solve.png", _median_epochs, "magma_r",
-             "epochs to accuracy 0.99 (median over seeds; blank: not solved)")):
+             f"epochs to accuracy {solved} (median over seeds; blank: not solved)")):
         path = os.path.join(out, name)
         accuracy = key == "accuracy"
         _draw(plan, grid_values(plan, rows, key, reduce), path, cmap, label,
@@ -87,6 +90,4 @@ def _draw(plan, panels, path, cmap, label, vmin, vmax, fmt) -> None:
                             va="center", fontsize=6, color="white" if
                             (v - vmin) < 0.5 * (vmax - vmin) else "black")
     fig.colorbar(image, ax=fig.axes, label=label, shrink=0.9)
-    tmp = path + ".tmp.png"
-    fig.savefig(tmp, dpi=100)
-    os.replace(tmp, path)
+    savefig_atomic(fig, path, dpi=100)

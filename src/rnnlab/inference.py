@@ -8,10 +8,11 @@ import numpy as np
 
 from rnnlab._tf import Compiled, tf
 from rnnlab.checkpoint import restore_latest
+from rnnlab.corpus import encode_text, load_corpus
 from rnnlab.model import model_for
 from rnnlab.runfiles import read_config
-from rnnlab.tasks import (ADDING_TOLERANCE, encode_text, load_corpus, make_series,
-                          unpredictable_mask)
+from rnnlab.series import ADDING_TOLERANCE
+from rnnlab.tasks import TASKS
 
 
 def load_model(run_dir: str):
@@ -33,28 +34,24 @@ def forward(model, x):
 def evaluate(run_dir: str, series_length: int | None = None, seed: int | None = None) -> dict:
     """Loss and accuracy on a fresh series, state carried across windows as in training.
 
-    Also the accuracy on the predictable positions only: the first echo_step targets of
-    each row come from inputs this row never sees (SPEC.md).
+    Also the accuracy on the predictable positions only: in the tutorial's layout the
+    first echo_step targets of each row come from inputs this row never sees.
     """
     config, model = load_model(run_dir)
     config = config.replace(series_length=series_length or config.series_length,
                             seed=secrets.randbelow(2**32) if seed is None else seed).validate()
+    task = TASKS[config.task]
     rng = np.random.RandomState(config.seed)
-    text_ids = load_corpus(config) if config.task == "text" else None
-    x, y = make_series(rng, config.task, config.layout, config.series_length,
-                       config.echo_step, config.batch_size, text_ids)
+    x, y = task.series(rng, config, None if task.synthetic else load_corpus(config))
     probs = Compiled(lambda: tf.function(forward, jit_compile=True, autograph=False))(
         model, tf.constant(x, tf.float32))
-    if config.regression:
+    if task.regression:
         return _evaluate_sums(run_dir, config, probs.numpy()[..., 0].T, y)
-    used = x.shape[1]
     p = np.transpose(probs.numpy(), (1, 0, 2))                  # [batch, L, C]
     p_target = np.take_along_axis(p, y[..., None], axis=-1)[..., 0]
     predicted = p.argmax(axis=-1)
     right = predicted == y
-    predictable = np.ones_like(right)
-    if config.task == "echo" and config.layout == "tutorial":
-        predictable = ~unpredictable_mask(config.batch_size, used, config.echo_step)
+    predictable = task.predictable(config, right.shape)
     return {"run": run_dir, "seed": int(config.seed), "series_length": config.series_length,
             "positions": int(y.size), "loss": float(-np.log(np.maximum(p_target, 1e-30)).mean()),
             "accuracy": float(right.mean()),
@@ -77,7 +74,7 @@ def _evaluate_sums(run_dir: str, config, outputs: np.ndarray, y: np.ndarray) -> 
 def predict(run_dir: str, bits: np.ndarray):
     """Per input bit: the predicted bit and its probability, state carried along the
     stream from zeros; a batch of one, any length."""
-    config, model = load_model(run_dir)
+    _, model = load_model(run_dir)
     probs = tf.function(forward)(model, tf.constant(bits[None, :], tf.float32))
     p = probs.numpy()[:, 0, :]                                   # [L, C]
     predicted = p.argmax(axis=-1)  # for bits, the tutorial's 1 when P(class 0) < 0.5

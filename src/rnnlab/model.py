@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 from rnnlab._tf import tf
-from rnnlab.cells import init_weights, make_cell, matmul
-from rnnlab.tasks import ADDING_TOLERANCE
+from rnnlab.cells import glorot, init_weights, make_cell, matmul
+from rnnlab.series import ADDING_TOLERANCE
+from rnnlab.tasks import TASKS
 
 
 def init_params(rng: np.random.RandomState, cell: str = "vanilla", layers: int = 1,
@@ -26,8 +27,7 @@ def init_params(rng: np.random.RandomState, cell: str = "vanilla", layers: int =
     if init == "tutorial":
         W2 = rng.rand(state_size, num_classes)
     else:
-        limit = np.sqrt(6.0 / (state_size + num_classes))
-        W2 = rng.uniform(-limit, limit, (state_size, num_classes))
+        W2 = glorot(rng, state_size, num_classes, (state_size, num_classes))
     return {"cells": cells, "W2": W2, "b2": np.zeros((1, num_classes))}
 
 
@@ -78,7 +78,6 @@ class RNN(tf.Module):
     def __init__(self, params: dict, cell: str = "vanilla", regression: bool = False,
                  name: str = "rnn"):
         super().__init__(name=name)
-        self.cell_kind = cell
         self.regression = regression  # one number out, squared error (the adding task)
         self.cells = [make_cell(cell, w, name=f"layer{i}") for i, w in enumerate(params["cells"])]
         self.W2 = tf.Variable(params["W2"], dtype=tf.float32, name="W2")
@@ -241,4 +240,4 @@ def model_for(config, rng: np.random.RandomState):
     """The model a TrainConfig asks for, its initial weights drawn from `rng`."""
     params = init_params(rng, config.cell, config.layers, config.state_size,
                          config.num_inputs, config.num_classes, config.init)
-    return build_model(params, config.cell, config.regression)
+    return build_model(params, config.cell, TASKS[config.task].regression)

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnlab._tf import tf
-from rnnlab.config import MEMBER_SETTINGS, TrainConfig, check_population_settings, shape_key
+from rnnlab._tf import Compiled, tf
+from rnnlab.config import MEMBER_SETTINGS, TrainConfig, shape_key
 from rnnlab.model import RNN, init_params
 from rnnlab.optim import Adagrad
-from rnnlab.tasks import make_series, to_windows
-from rnnlab.tbptt import compile_window_runner, scored_per_window, window_accuracies
+from rnnlab.records import Progress
+from rnnlab.settings import check_member
+from rnnlab.tasks import TASKS
+from rnnlab.tbptt import compile_window_runner, epoch_of, train_epochs
 
 
 class PopulationRNN(RNN):
@@ -44,7 +46,7 @@ class PopulationRNN(RNN):
 def check_population(configs: list) -> TrainConfig:
     """The shared settings of a population, or ValueError naming what differs."""
     first = configs[0]
-    check_population_settings(first)
+    check_member(first)
     for c in configs[1:]:
         if shape_key(c) != shape_key(first):
             differ = [k for k, v in shape_key(c) if dict(shape_key(first)).get(k) != v]
@@ -54,34 +56,27 @@ def check_population(configs: list) -> TrainConfig:
 
 
 def train_population(configs: list) -> dict:
-    """Train every config (resolved, validated, sharing a shape_key) for its `epochs`.
+    """Train every config (prepared, sharing a shape_key) for its `epochs`.
 
     Returns {"loss": [P, epochs], "accuracy": [P, epochs]}: each member's mean window
     loss and accuracy per epoch, as a single run's epoch summary reports them.
     """
     first = check_population(configs)
+    task = TASKS[first.task]
     rngs = [np.random.RandomState(c.seed) for c in configs]
     members = [init_params(rng, c.cell, c.layers, c.state_size, c.num_inputs,
                            c.num_classes, c.init) for rng, c in zip(rngs, configs)]
-    model = PopulationRNN(members, first.cell, first.regression)
+    model = PopulationRNN(members, first.cell, task.regression)
     optimizer = Adagrad([c.learning_rate for c in configs], model.params)
-    run_windows = compile_window_runner(model, optimizer, first)
-    T, k1, n = first.truncation, first.step_size, first.num_windows
-    zeros = model.zero_state(first.batch_size)  # each epoch starts from zeros, as a run's does
-    losses, accuracies = [], []
-    for _ in range(first.epochs):
-        xs, ys = [], []
-        for rng, c in zip(rngs, configs):
-            x, y = make_series(rng, c.task, c.layout, c.series_length, c.echo_step,
-                               c.batch_size)
-            xs.append(to_windows(x, T, k1))
-            ys.append(to_windows(y, T, k1))
-        xw, yw = np.stack(xs, axis=1), np.stack(ys, axis=1)    # [n, P, batch, T, ...]
-        window_losses, hits, _, _ = run_windows(
-            tf.constant(xw, tf.float32),
-            tf.constant(yw, tf.float32 if first.regression else tf.int32), zeros, 0, n)
-        scored = scored_per_window(first, yw)                  # [n, P]
-        window_losses = np.where(scored > 0, window_losses.numpy(), np.nan)
-        losses.append(np.nanmean(window_losses, axis=0))
-        accuracies.append(np.nanmean(window_accuracies(hits.numpy(), scored), axis=0))
-    return {"loss": np.array(losses).T, "accuracy": np.array(accuracies).T}
+    run_windows = Compiled(lambda: compile_window_runner(model, optimizer, first))
+
+    def draw_epoch(progress: Progress):  # each member draws from its own stream
+        drawn = [task.series(rng, c) for rng, c in zip(rngs, configs)]
+        return epoch_of(first, progress.epoch, np.stack([x for x, _ in drawn]),
+                        np.stack([y for _, y in drawn]), population=True)
+
+    zeros = [s.numpy() for s in model.zero_state(first.batch_size)]
+    progress = Progress.start(first.num_windows, zeros, members=(len(configs),))
+    train_epochs(first, run_windows, draw_epoch, progress, [])
+    history = progress.history
+    return {"loss": history.epoch_loss.T, "accuracy": history.epoch_accuracy.T}

@@ -37,14 +37,15 @@ class History:
     def window_losses(self) -> np.ndarray:
         return np.concatenate(self.losses) if self.losses else np.zeros(0, np.float32)
 
-    # Means over the windows that scored anything (adding task: those with an episode end).
+    # Means over the windows that scored anything (adding task: those with an episode
+    # end); [epochs], or for a population [epochs, P].
     @property
     def epoch_loss(self) -> np.ndarray:
-        return np.array([np.nanmean(losses) for losses in self.losses])
+        return np.array([np.nanmean(losses, axis=0) for losses in self.losses])
 
     @property
     def epoch_accuracy(self) -> np.ndarray:
-        return np.array([np.nanmean(accuracies) for accuracies in self.accuracies])
+        return np.array([np.nanmean(accuracies, axis=0) for accuracies in self.accuracies])
 
 
 @dataclass

@@ -9,6 +9,7 @@ import shutil
 
 from rnnlab.config import TrainConfig
 from rnnlab.heatmap import grid_values, mean_or_nan, padded_axes
+from rnnlab.runfiles import write_atomic
 from rnnlab.sweep import SOLVED, Plan
 
 
@@ -103,6 +104,5 @@ def write_report(folders: list, out: str) -> str:
         for b, line in solved_values(plan, rows):
             lines.append(f"| {b} | " + " | ".join(runs_of(v) for v in line) + " |")
         lines.append("")
-    with open(out, "w") as f:
-        f.write("\n".join(lines))
+    write_atomic(out, "\n".join(lines))
     return out

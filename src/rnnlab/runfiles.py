@@ -1,7 +1,6 @@
 """The run folder: config.json, metrics.csv and figure files, each written atomically."""
 from __future__ import annotations
 
-import json
 import os
 import shutil
 
@@ -24,12 +23,26 @@ def write_atomic(path: str, text: str) -> None:
         raise
 
 
+def savefig_atomic(fig, path: str, **options) -> None:
+    """fig.savefig into a temporary file beside `path`, then renamed: a kill never
+    leaves half a picture."""
+    root, ext = os.path.splitext(path)
+    tmp = f"{root}.{os.getpid()}.tmp{ext}"
+    try:
+        fig.savefig(tmp, **options)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
 def format_epoch_rows(epoch: int, losses: np.ndarray, accuracies: np.ndarray) -> str:
     """metrics.csv rows of one epoch; float32 values in their shortest exact form."""
     losses = losses.astype(np.float32)
     accuracies = accuracies.astype(np.float32)
-    return "".join(f"{epoch},{w},{str(l)},{str(a)}\n"
-                   for w, (l, a) in enumerate(zip(losses, accuracies)))
+    return "".join(f"{epoch},{w},{str(loss)},{str(accuracy)}\n"
+                   for w, (loss, accuracy) in enumerate(zip(losses, accuracies)))
 
 
 class MetricsFile:
@@ -80,12 +93,15 @@ def create_run_dir(path: str, force: bool = False) -> str:
     return path
 
 
-RUN_FILES = ("config.json", "metrics.csv", "figure.png", "checkpoints", "tensorboard")
+RUN_FILES = ("config.json", "metrics.csv", "figure.png", "checkpoints", "tensorboard",
+             "diagnose.csv", "diagnose.png")
 
 
 def read_config(run_dir: str):
-    """The TrainConfig of an existing run, or RunDirError saying what is missing."""
-    from rnnlab.config import TrainConfig
+    """The TrainConfig of an existing run, every setting checked as strictly as the
+    command line's, or RunDirError saying what is missing or wrong in config.json."""
+    from rnnlab import settings
+    from rnnlab.config import ConfigError, TrainConfig
 
     path = os.path.join(run_dir, "config.json")
     if not os.path.isdir(run_dir):
@@ -94,6 +110,8 @@ def read_config(run_dir: str):
         raise RunDirError(f"{run_dir!r} is not a run folder: it has no config.json")
     try:
         with open(path) as f:
-            return TrainConfig.from_json(f.read())
-    except (json.JSONDecodeError, TypeError, UnicodeDecodeError) as err:
-        raise RunDirError(f"{path} is not a readable rnnlab config ({err})") from None
+            return settings.check(TrainConfig.from_json(f.read()))
+    except (OSError, ValueError, TypeError) as err:  # JSON, UTF-8 and settings errors
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        what = "a setting that cannot work" if isinstance(err, ConfigError) else "no readable config"
+        raise RunDirError(f"{path} holds {what}: {reason}") from None

@@ -21,15 +21,12 @@ import time
 import warnings
 from dataclasses import dataclass
 
-from rnnlab.config import (ConfigError, TrainConfig, check_population_settings, cli_fields,
-                           shape_key)
+from rnnlab.config import NOT_SWEPT, ConfigError, TrainConfig, cli_fields, setting_type, shape_key
 from rnnlab.runfiles import write_atomic
+from rnnlab.settings import check_member, prepare
 
 MAX_POPULATION = 256
 SOLVED = 0.99  # accuracy that counts as solved, for "epochs to solve"
-# Settings a grid may not vary: where a run goes and how it is shown, and the seed
-# (--seeds gives each point its seeds).
-NOT_AXES = ("out", "plot", "gif", "seed", "checkpoint_every", "log_every", "data")
 
 
 @dataclass(frozen=True)
@@ -46,8 +43,8 @@ class Plan:
                 for values in itertools.product(*(values for _, values in self.axes))]
 
     def config(self, point: dict, seed: int) -> TrainConfig:
-        return TrainConfig(**{**self.base, **point, "seed": seed, "plot": "none",
-                              "out": os.devnull}).resolved().validate()
+        return prepare(TrainConfig(**{**self.base, **point, "seed": seed, "plot": "none",
+                                      "out": os.devnull}))
 
     def units(self) -> list:
         """[(shape key, [(point index, seed), ...])], in a fixed order every worker shares."""
@@ -73,11 +70,11 @@ def parse_axis(text: str) -> tuple:
     fields = {f.name: f for f, _ in cli_fields()}
     if not sep or not spec:
         raise ConfigError(f"--grid {text!r}: write NAME=A:B (a range) or NAME=A,B,C (a list)")
-    if name not in fields or name in NOT_AXES:
-        allowed = ", ".join(n for n in fields if n not in NOT_AXES)
+    if name not in fields or name in NOT_SWEPT:
+        allowed = ", ".join(n for n in fields if n not in NOT_SWEPT)
         raise ConfigError(f"--grid {text!r}: {name!r} is not a setting a grid can vary "
                           f"({allowed})")
-    kind = {"int": int, "float": float, "Optional[int]": int}.get(str(fields[name].type), str)
+    kind = setting_type(fields[name])
 
     def value(token: str):
         try:
@@ -115,7 +112,7 @@ def make_plan(base: dict, grid: list, seeds: int, first_seed: int = 0) -> Plan:
         except ConfigError as err:
             where = " ".join(f"{k}={v}" for k, v in point.items())
             raise ConfigError(f"grid point {where}: {err}") from None
-        check_population_settings(config)
+        check_member(config)
     return plan
 
 
@@ -300,4 +297,4 @@ def write_results(plan: Plan, rows: list, out: str) -> None:
     write_atomic(os.path.join(out, "sweep.json"), plan.to_json() + "\n")
     from rnnlab.heatmap import save_heatmaps
 
-    save_heatmaps(plan, rows, out)
+    save_heatmaps(plan, rows, out, SOLVED)

@@ -7,43 +7,40 @@ from __future__ import annotations
 import os
 import sys
 import time
-from dataclasses import dataclass
 
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
+from rnnlab.records import Snapshot
+from rnnlab.runfiles import savefig_atomic
+from rnnlab.tasks import TASKS
+
 PANEL_ROWS = 5  # panels 2..6 show the first five rows of the batch, as in the tutorial
 
 
-@dataclass
-class Snapshot:
-    """One logged window: where it is, its inputs, targets and outputs."""
-
-    epoch: int
-    window: int
-    x: np.ndarray        # [batch, T] input symbols (adding task: [batch, T, 2] value, marker)
-    y: np.ndarray        # [batch, T] targets (adding task: sums, NaN where none)
-    probs: np.ndarray    # [T, batch, C] softmax outputs (adding task: [T, batch, 1] numbers)
-    num_losses: int      # how many window losses the run had when this window was trained
-    sample: str = ""     # text runs: what the model wrote at the end of this epoch (when the
-                         # figure is shown live, animated, or it is the last epoch)
-    truth: np.ndarray | None = None  # dependency task: the true P(y = 1), [batch, T]
+def figure_settings(config) -> dict:
+    """What the figure of a run's windows needs to know of its config."""
+    return {"truncation": config.truncation, "rows": config.batch_size,
+            "vocab": config.vocab, "panels": TASKS[config.task].panels}
 
 
 class TutorialFigure:
-    """Loss so far, then one panel per row of the window in the task's own terms:
-    - echo (the tutorial's): input (blue), target (red) and predicted bit (green) bars;
-    - dependency: input bits (pale bars), the true P(y = 1) (black) and the model's (green);
-    - copy and text: input, target and guessed characters, each one's loss as bars;
-    - adding: the values (marked ones blue), the model's output (green) and, at the
-      episode's end, the target sum (red).
+    """Loss so far, then one panel per row of the window, as the task's `panels` say:
+    - bits (the tutorial's echo task): input (blue), target (red) and predicted bit
+      (green) bars;
+    - probabilities (the dependency task): input bits (pale bars), the true P(y = 1)
+      (black) and the model's (green);
+    - characters (copy and text): input, target and guessed characters, each one's
+      loss as bars;
+    - sums (the adding task): the values (marked ones blue), the model's output (green)
+      and, at the episode's end, the target sum (red).
 
     The artists are made once and updated in place, so a refresh costs one redraw.
     """
 
     def __init__(self, fig, truncation: int, rows: int, vocab: str | None = None,
-                 task: str = "echo"):
-        self.fig, self.vocab, self.task = fig, vocab, task
+                 panels: str = "bits"):
+        self.fig, self.vocab, self.panels = fig, vocab, panels
         self.curves = []
         axes = [fig.add_subplot(2, 3, i + 1) for i in range(6)]
         self.loss_axes = axes[0]
@@ -55,7 +52,7 @@ class TutorialFigure:
         for r in range(min(rows, PANEL_ROWS)):
             ax = axes[r + 1]
             ax.set_title(f"row {r}", fontsize=9)
-            if vocab is not None:  # characters: input, target, guess; below, each one's loss
+            if panels == "characters":  # input, target, guess; below, each one's loss
                 ax.axis("off")
                 self.texts.append([ax.text(0, y, "", family="monospace", fontsize=8,
                                            transform=ax.transAxes, color=color)
@@ -67,7 +64,7 @@ class TutorialFigure:
                 self.char_losses.append((losses, losses.bar(steps, np.zeros(truncation),
                                                             width=0.8, color="gray")))
                 continue
-            if task in ("dependency", "adding"):
+            if panels in ("probabilities", "sums"):
                 self.curves.append(self._curve_panel(ax, truncation, r == 0))
                 continue
             ax.axis([0, truncation, 0, 2])
@@ -83,7 +80,7 @@ class TutorialFigure:
     def _curve_panel(self, ax, truncation: int, legend: bool):
         steps = np.arange(truncation)
         bars = ax.bar(steps, np.zeros(truncation), width=0.9, color="lightsteelblue")
-        if self.task == "dependency":
+        if self.panels == "probabilities":
             ax.axis([-0.5, truncation - 0.5, 0, 1.05])
             (truth,) = ax.step(steps, np.zeros(truncation), where="mid", color="black",
                                label="true P(y=1)")
@@ -103,7 +100,7 @@ class TutorialFigure:
 
     def _update_curves(self, r: int, bars, lines, snap: Snapshot) -> None:
         steps = np.arange(len(bars))
-        if self.task == "dependency":
+        if self.panels == "probabilities":
             for rect, h in zip(bars, snap.x[r]):
                 rect.set_height(h)
             truth, model = lines
@@ -155,29 +152,27 @@ class TutorialFigure:
 
 
 def new_file_figure(truncation: int, rows: int, vocab: str | None = None,
-                    task: str = "echo") -> TutorialFigure:
+                    panels: str = "bits") -> TutorialFigure:
     """A figure on the Agg canvas: no display, no pyplot state."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(11, 6.5))
     FigureCanvasAgg(fig)
-    return TutorialFigure(fig, truncation, rows, vocab, task)
+    return TutorialFigure(fig, truncation, rows, vocab, panels)
 
 
 def save_png(path: str, losses: np.ndarray, snap: Snapshot, truncation: int, rows: int,
-             vocab: str | None = None, task: str = "echo"):
+             vocab: str | None = None, panels: str = "bits"):
     """The figure as it stood at `snap`; returns the matplotlib Figure."""
-    view = new_file_figure(truncation, rows, vocab, task)
+    view = new_file_figure(truncation, rows, vocab, panels)
     view.update(losses[:snap.num_losses], snap)
-    tmp = path + ".tmp.png"
-    view.fig.savefig(tmp, dpi=100)
-    os.replace(tmp, path)
+    savefig_atomic(view.fig, path, dpi=100)
     return view.fig
 
 
 def save_gif(path: str, losses: np.ndarray, snaps: list, truncation: int, rows: int,
-             vocab: str | None = None, task: str = "echo", max_frames: int = 120,
+             vocab: str | None = None, panels: str = "bits", max_frames: int = 120,
              fps: int = 8) -> None:
     """An animation of training: up to `max_frames` of the logged windows, evenly spaced."""
     from matplotlib.animation import PillowWriter
@@ -185,14 +180,18 @@ def save_gif(path: str, losses: np.ndarray, snaps: list, truncation: int, rows: 
     if not snaps:
         return
     picks = np.unique(np.linspace(0, len(snaps) - 1, min(max_frames, len(snaps))).astype(int))
-    view = new_file_figure(truncation, rows, vocab, task)
+    view = new_file_figure(truncation, rows, vocab, panels)
     writer = PillowWriter(fps=fps)
-    tmp = path + ".tmp.gif"
-    with writer.saving(view.fig, tmp, dpi=60):
-        for i in picks:
-            view.update(losses[:snaps[i].num_losses], snaps[i])
-            writer.grab_frame()
-    os.replace(tmp, path)
+    tmp = f"{os.path.splitext(path)[0]}.{os.getpid()}.tmp.gif"
+    try:
+        with writer.saving(view.fig, tmp, dpi=60):
+            for i in picks:
+                view.update(losses[:snaps[i].num_losses], snaps[i])
+                writer.grab_frame()
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def display_available() -> bool:
@@ -211,12 +210,12 @@ class LiveFigure:
     """
 
     def __init__(self, truncation: int, rows: int, vocab: str | None = None,
-                 task: str = "echo", budget: float = 0.05, max_wait: float = 2.0):
+                 panels: str = "bits", budget: float = 0.05, max_wait: float = 2.0):
         import matplotlib.pyplot as plt
 
         self.plt = plt
         plt.ion()
-        self.view = TutorialFigure(plt.figure(figsize=(11, 6.5)), truncation, rows, vocab, task)
+        self.view = TutorialFigure(plt.figure(figsize=(11, 6.5)), truncation, rows, vocab, panels)
         plt.show(block=False)
         self.budget, self.max_wait = budget, max_wait
         self.next_draw, self.drawn = 0.0, 0
@@ -239,12 +238,12 @@ class LiveFigure:
         self.plt.show()
 
 
-def open_live_figure(truncation: int, rows: int, vocab: str | None = None, task: str = "echo"):
+def open_live_figure(truncation: int, rows: int, vocab: str | None = None, panels: str = "bits"):
     """A LiveFigure, or None when matplotlib has no interactive backend here."""
     import matplotlib
 
     try:
-        live = LiveFigure(truncation, rows, vocab, task)
+        live = LiveFigure(truncation, rows, vocab, panels)
     except Exception as err:  # a GUI toolkit that fails to start is reported, not fatal
         print(f"rnnlab: no live figure ({err.__class__.__name__}: {err}); writing figure.png instead",
               file=sys.stderr)

@@ -1,0 +1,268 @@
+"""What each `rnnlab` command does: check what it was given (before TensorFlow loads,
+where it can be), call the library, print the result. The flags are in cli.py."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from rnnlab import runfiles, settings
+from rnnlab.config import SHOWN_AND_SAVED, TrainConfig, check_writable_parent, cli_fields
+from rnnlab.tasks import TASKS
+
+
+class UsageError(Exception):
+    """Bad command-line input: reported in one line, exit code 2."""
+
+
+# A task's own name for what echo_step means to it, as a flag of its own.
+LAG_ALIASES = {task.name: task.lag for task in TASKS.values()
+               if task.lag and task.lag != "echo-step"}
+
+
+def config_from_args(args) -> TrainConfig:
+    return TrainConfig(**given_settings(args))
+
+
+def given_settings(args) -> dict:
+    """The settings given on the command line; a task's own name for its lag
+    (--copy-delay, --episode-length) sets echo_step, and only for that task."""
+    given = {f.name: getattr(args, f.name) for f, _ in cli_fields()
+             if getattr(args, f.name) is not None}
+    for task, flag in LAG_ALIASES.items():
+        value = getattr(args, flag.replace("-", "_"), None)
+        if value is None:
+            continue
+        if given.get("task") != task:
+            raise UsageError(f"--{flag} is for --task {task}; other tasks take --echo-step")
+        if given.setdefault("echo_step", value) != value:
+            raise UsageError(f"--{flag} {value} contradicts --echo-step {given['echo_step']}")
+    return given
+
+
+# Settings a resumed run may change: they alter how long it runs or how it is shown and
+# saved, never the numbers it computes.
+RESUMABLE = ("epochs", "plot", "gif", "checkpoint_every")
+
+
+def check_resume(args) -> TrainConfig:
+    """The resumed run's config; a flag that contradicts it is an error."""
+    if args.force:
+        raise UsageError("--resume continues a run; it cannot be combined with --force")
+    config = runfiles.read_config(args.resume)
+    given = given_settings(args)
+    if given.get("out") not in (None, args.resume, config.out):
+        raise UsageError(f"--out {given['out']!r} contradicts --resume {args.resume!r}")
+    given.pop("out", None)
+    for name, value in given.items():
+        if name not in RESUMABLE and value != getattr(config, name):
+            raise UsageError(f"--{name.replace('_', '-')} {value} contradicts the run's "
+                             f"config.json ({getattr(config, name)}); only "
+                             f"{', '.join('--' + n.replace('_', '-') for n in RESUMABLE)} "
+                             f"may change on --resume")
+    return settings.check(config.replace(**{k: v for k, v in given.items() if k in RESUMABLE}))
+
+
+def cmd_train(args) -> int:
+    if args.resume:
+        config = check_resume(args)
+    else:
+        config = settings.prepare(config_from_args(args))
+        check_writable_parent(os.path.join(config.out, "config.json"), "--out")
+        runfiles.check_run_dir(config.out, force=args.force)
+    if config.gif is not None:
+        check_writable_parent(config.gif, "--gif")
+
+    from rnnlab.checkpoint import CheckpointError
+    from rnnlab.tbptt import TrainingDiverged, TrainingInterrupted
+    from rnnlab.training import resume, train
+
+    try:
+        if args.resume:
+            run = resume(args.resume, epochs=config.epochs, plot=config.plot, gif=config.gif,
+                         checkpoint_every=config.checkpoint_every)
+        else:
+            run = train(config, force=args.force)
+    except TrainingInterrupted as stop:
+        print(f"rnnlab: {stop}", file=sys.stderr)
+        return 128 + stop.signum
+    except TrainingDiverged as err:
+        print(f"rnnlab: error: {err}", file=sys.stderr)
+        return 3
+    except CheckpointError as err:
+        print(f"rnnlab: error: {err}", file=sys.stderr)
+        return 1
+    print(f"Run written to {run.out_dir}")
+    if run.live is not None:
+        run.live.keep_open()
+    return 0
+
+
+def cmd_eval(args) -> int:
+    config = runfiles.read_config(args.run_dir)
+    task = TASKS[config.task]
+    if args.series_length is not None and not task.synthetic:
+        raise UsageError(f"run {args.run_dir!r} models the text of {config.data!r}; eval reads "
+                         f"it all, so --series-length does not apply")
+    if args.series_length is not None:
+        config.replace(series_length=args.series_length).validate()
+    if args.seed is not None:
+        config.replace(seed=args.seed).validate()
+    from rnnlab.inference import evaluate
+
+    result = _with_checkpoint(lambda: evaluate(args.run_dir, args.series_length, args.seed))
+    noun = task.noun
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"{result['run']}: loss {result['loss']:.4f}, accuracy {result['accuracy']:.5f} "
+              f"on {result['positions']} {noun} (seed {result['seed']}); accuracy on the "
+              f"{result['predictable_positions']} predictable {noun} "
+              f"{result['predictable_accuracy']:.5f}")
+    return 0
+
+
+def cmd_predict(args) -> int:
+    config = runfiles.read_config(args.run_dir)
+    task = TASKS[config.task]
+    if not task.reads_bits:
+        other = "rnnlab sample" if task.writes_text else "rnnlab eval"
+        raise UsageError(f"run {args.run_dir!r} is a --task {config.task} run; predict reads "
+                         f"bits (echo and dependency runs); try {other}")
+    text = args.bits if args.bits is not None else sys.stdin.read()
+    try:
+        bits = parse_bits(text)
+    except ValueError as err:
+        raise UsageError(f"{'--bits' if args.bits is not None else 'stdin'}: {err}") from None
+    from rnnlab.inference import predict
+
+    predicted, probability = _with_checkpoint(lambda: predict(args.run_dir, bits))
+    if args.json:
+        print(json.dumps([{"input": int(b), "predicted": int(p), "probability": float(q)}
+                          for b, p, q in zip(bits, predicted, probability)]))
+    else:
+        print("position input predicted probability")
+        print("\n".join(f"{t} {b} {p} {q:.6f}"
+                        for t, (b, p, q) in enumerate(zip(bits, predicted, probability))))
+    return 0
+
+
+def cmd_sample(args) -> int:
+    config = runfiles.read_config(args.run_dir)
+    if not TASKS[config.task].writes_text:
+        raise UsageError(f"run {args.run_dir!r} is a --task {config.task} run; sample needs a "
+                         f"--task text run")
+    if args.length < 1:
+        raise UsageError(f"--length must be a positive integer, got {args.length}")
+    if not 0 < args.temperature < float("inf"):
+        raise UsageError(f"--temperature must be a positive number, got {args.temperature}")
+    if args.seed is not None and not 0 <= args.seed < 2**32:
+        raise UsageError(f"--seed must be in [0, 2**32), got {args.seed}")
+    from rnnlab.corpus import encode_text
+
+    try:
+        encode_text(args.prime, config.vocab)
+    except ValueError as err:
+        raise UsageError(f"--prime: {err}") from None
+    from rnnlab.inference import sample
+
+    print(_with_checkpoint(lambda: sample(args.run_dir, args.length, args.temperature,
+                                          args.prime, args.seed)))
+    return 0
+
+
+def cmd_export(args) -> int:
+    config = runfiles.read_config(args.run_dir)
+    if os.path.exists(args.export_dir) and (not os.path.isdir(args.export_dir)
+                                            or os.listdir(args.export_dir)):
+        raise UsageError(f"export folder {args.export_dir!r} already exists and is not empty")
+    check_writable_parent(os.path.join(args.export_dir, "saved_model.pb"), "export folder")
+    from rnnlab.inference import export
+
+    _with_checkpoint(lambda: export(args.run_dir, args.export_dir))
+    if TASKS[config.task].regression:
+        print(f"SavedModel written to {args.export_dir}: step(x [batch, 2], state) -> "
+              f"(prediction, state)")
+    else:
+        print(f"SavedModel written to {args.export_dir}: step(x [batch, 1], state) -> "
+              f"(probabilities, state)")
+    return 0
+
+
+def cmd_sweep(args) -> int:
+    base = given_settings(args)
+    out = base.pop("out", None)
+    if not out:
+        raise UsageError("sweep needs --out DIR (every worker of one sweep names the same folder)")
+    for name in SHOWN_AND_SAVED:
+        if name in base:
+            raise UsageError(f"--{name.replace('_', '-')} does not apply to a sweep")
+    first_seed = base.pop("seed", 0)
+    base.setdefault("epochs", 10)
+    if args.heartbeat < 1:
+        raise UsageError(f"--heartbeat must be a positive number of seconds, got {args.heartbeat}")
+    from rnnlab.sweep import make_plan, run_worker
+
+    plan = make_plan(base, args.grid or [], args.seeds, first_seed)
+    check_writable_parent(os.path.join(out, "results.csv"), "--out")
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise UsageError(f"--out {out!r} is a file, not a folder")
+    result = run_worker(plan, out, args.storage, args.study, args.heartbeat,
+                        log=lambda line: print(line, flush=True))
+    print(f"This worker trained {result['trained']} of {result['units']} populations; "
+          f"results.csv ({result['rows']} rows), accuracy.png, epochs_to_solve.png in {out}")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from rnnlab.report import write_report
+
+    for folder in args.sweep_dirs:
+        if not os.path.isfile(os.path.join(folder, "results.csv")):
+            raise UsageError(f"{folder!r} holds no finished sweep (no results.csv)")
+    check_writable_parent(args.out, "--out")
+    print(f"Report written to {write_report(args.sweep_dirs, args.out)}")
+    return 0
+
+
+def cmd_diagnose(args) -> int:
+    config = runfiles.read_config(args.run_dir)
+    if args.max_lag is not None and args.max_lag < 1:
+        raise UsageError(f"--max-lag must be a positive integer, got {args.max_lag}")
+    if args.series_length < 100:
+        raise UsageError(f"--series-length must be at least 100, got {args.series_length}")
+    if not TASKS[config.task].synthetic:
+        raise UsageError("diagnose probes the synthetic tasks' inputs; a --task text run has "
+                         "no fresh data to draw")
+    from rnnlab.diagnose import diagnose
+
+    paths = _with_checkpoint(lambda: diagnose(args.run_dir, args.max_lag, args.series_length,
+                                              args.seed))
+    print(f"Written: {', '.join(paths)}")
+    return 0
+
+
+def _with_checkpoint(action):
+    from rnnlab.checkpoint import CheckpointError
+
+    try:
+        return action()
+    except CheckpointError as err:
+        raise UsageError(str(err)) from None
+
+
+
+
+def parse_bits(text: str):
+    """'0110 1...' -> int array; whitespace is ignored, anything else is an error."""
+    import numpy as np
+
+    bits = []
+    for position, char in enumerate(text):
+        if char in "01":
+            bits.append(char == "1")
+        elif not char.isspace():
+            raise ValueError(f"character {char!r} at position {position} is not a bit (0 or 1)")
+    if not bits:
+        raise ValueError("no bits given")
+    return np.array(bits, dtype=np.int64)

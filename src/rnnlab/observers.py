@@ -1,0 +1,170 @@
+"""What a single run shows and writes around its training, each an observer of the
+epoch loop (tbptt.train_epochs), called in the order training.py lists them."""
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import numpy as np
+
+from rnnlab import runfiles
+from rnnlab.records import Snapshot
+from rnnlab.tasks import TASKS
+from rnnlab.tbptt import Observer, TrainingDiverged, window_accuracies
+
+
+class DivergenceGuard(Observer):
+    """Stops training when a loss is no longer a finite number, before anything shows
+    or saves it: the last good checkpoint is kept."""
+
+    def __init__(self, checkpoints):
+        self.checkpoints = checkpoints
+
+    def chunk_done(self, progress, epoch, start, stop, shown):
+        losses = progress.epoch_losses[start:stop]
+        bad = np.flatnonzero(~np.isfinite(losses) & (epoch.scored[start:stop] > 0))
+        if len(bad):
+            window = start + int(bad[0])
+            raise TrainingDiverged(
+                f"loss became {losses[bad[0]]} at epoch {epoch.number}, window {window}; "
+                f"{self.checkpoints.describe_last()}; try a smaller --learning-rate")
+
+
+class Console(Observer):
+    """The tutorial's console lines (`New data, epoch E`, `Step K Loss L` every
+    log_every windows), an epoch summary, and on a terminal a progress bar beneath."""
+
+    def __init__(self, config, out):
+        self.config, self.out, self.bar = config, out, None
+        self.note = TASKS[config.task].baseline_note(config)
+
+    def epoch_started(self, progress, epoch):
+        first = progress.window
+        self.out.write(f"New data, epoch {epoch.number}\n" if first == 0 else
+                       f"Resuming epoch {epoch.number} at window {first}\n")
+        self.bar = _progress_bar(epoch.number, self.config.num_windows, first)
+
+    def chunk_done(self, progress, epoch, start, stop, shown):
+        every = self.config.log_every
+        logged = range(start + (-start) % every, stop, every)
+        if logged:
+            self.bar.clear()  # the tutorial's lines go above the progress bar, not into it
+        for k in logged:  # float32, printed as the tutorial prints it
+            self.out.write(f"Step {k} Loss {str(progress.epoch_losses[k])}\n")
+        self.out.flush()
+        self.bar.update(stop - start)
+
+    def epoch_done(self, progress, epoch):
+        self.close()
+        losses, accuracies = progress.losses[-1], progress.accuracies[-1]
+        self.out.write(f"Epoch {epoch.number} done: mean loss {np.nanmean(losses):.4f}, "
+                       f"accuracy {np.nanmean(accuracies):.4f}, {progress.seconds[-1]:.3f} s"
+                       f"{self.note}\n")
+        self.out.flush()
+
+    def interrupted(self, progress, epoch):
+        self.close()
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def _progress_bar(epoch: int, total: int, first: int):
+    from tqdm import tqdm
+
+    quiet = not sys.stderr.isatty() or bool(os.environ.get("CI"))
+    return tqdm(total=total, initial=first, desc=f"epoch {epoch}", unit="window",
+                leave=False, disable=quiet, file=sys.stderr)
+
+
+class Snapshots(Observer):
+    """Keeps each logged window (inputs, targets, outputs) for the figure, and refreshes
+    the live figure when one is shown."""
+
+    def __init__(self, config, live=None):
+        self.config, self.live, self.truth = config, live, None
+
+    def epoch_started(self, progress, epoch):
+        self.truth = TASKS[self.config.task].truth(epoch.x, self.config)
+
+    def chunk_done(self, progress, epoch, start, stop, shown):
+        if shown is None:
+            return
+        c, n = self.config, self.config.num_windows
+        k = (stop - 1) // c.log_every * c.log_every
+        first_step = k * c.step_size
+        truth = (None if self.truth is None else
+                 self.truth[:, first_step:first_step + c.truncation].astype(np.float32))
+        progress.snapshots.append(Snapshot(
+            epoch.number, k, x=epoch.xw[k], y=epoch.yw[k], probs=shown.numpy(),
+            num_losses=len(progress.losses) * n + k + 1, truth=truth))
+        if self.live is not None:
+            done = np.concatenate(progress.losses + [progress.epoch_losses[:stop]])
+            self.live.refresh(done, progress.snapshots[-1])
+
+
+class TextSample(Observer):
+    """What a text model writes by the end of an epoch, shown under the figure: drawn
+    when a figure will show it (live, animated, or the last epoch's)."""
+
+    def __init__(self, config, model, live=None):
+        self.config, self.model, self.live = config, model, live
+
+    def epoch_done(self, progress, epoch):
+        c = self.config
+        shown = self.live is not None or c.gif or progress.epoch == c.epochs
+        if progress.snapshots and shown:
+            from rnnlab.inference import write_text
+
+            progress.snapshots[-1].sample = write_text(
+                self.model, c.vocab, 80, 0.8, "", np.random.RandomState([c.seed, epoch.number]))
+
+
+class Metrics(Observer):
+    """metrics.csv, one row per window; rewritten at each epoch end (and with the rows
+    of a stopped epoch when interrupted), before the checkpoint, so the file is never
+    behind the newest checkpoint."""
+
+    def __init__(self, run_dir: str, progress):
+        self.file = runfiles.MetricsFile(os.path.join(run_dir, "metrics.csv"), [
+            runfiles.format_epoch_rows(e, losses, accuracies)
+            for e, (losses, accuracies) in enumerate(zip(progress.losses, progress.accuracies))])
+
+    def epoch_done(self, progress, epoch):
+        self.file.add_epoch(epoch.number, progress.losses[-1], progress.accuracies[-1])
+
+    def interrupted(self, progress, epoch):
+        w = progress.window
+        accuracies = window_accuracies(progress.epoch_hits[:w], epoch.scored[:w])
+        self.file.write(extra=runfiles.format_epoch_rows(epoch.number, progress.epoch_losses[:w],
+                                                         accuracies))
+
+
+class Board(Observer):
+    """TensorBoard's scalars, per window and per epoch."""
+
+    def __init__(self, board):
+        self.board = board
+
+    def epoch_done(self, progress, epoch):
+        self.board.write_epoch(epoch.number, progress.losses[-1], progress.accuracies[-1])
+
+
+class Checkpoints(Observer):
+    """Epoch ends are checkpointed at most every `checkpoint_every` seconds, the last
+    epoch and a stop always; a stop mid-epoch checkpoints where training stood."""
+
+    def __init__(self, config, checkpointer, request):
+        self.config, self.checkpointer, self.request = config, checkpointer, request
+
+    def epoch_done(self, progress, epoch):
+        stopping = self.request["signum"] is not None
+        if (stopping or progress.epoch == self.config.epochs or
+                time.monotonic() - self.checkpointer.last_save >= self.config.checkpoint_every):
+            self.checkpointer.save(progress)
+
+    def interrupted(self, progress, epoch):
+        self.checkpointer.save(progress)
