@@ -230,9 +230,7 @@ def _run(config, run_dir, model, optimizer, rng, progress: Progress, stdout) -> 
     if progress.epoch or progress.window:  # resumed: the checkpoint it came from
         checkpointer.last_position = (progress.epoch, progress.window)
 
-    plot = config.plot
-    if plot == "auto":
-        plot = "live" if viz.display_available() else "file"
+    plot = viz.resolve_plot(config.plot)
     live = (viz.open_live_figure(config.truncation, config.batch_size, config.vocab, config.task)
             if plot == "live" else None)
 
@@ -259,11 +257,7 @@ def _run(config, run_dir, model, optimizer, rng, progress: Progress, stdout) -> 
 
 
 def _progress_bar(epoch: int, total: int, first: int):
-    from tqdm import tqdm
-
-    quiet = not sys.stderr.isatty() or bool(os.environ.get("CI"))
-    return tqdm(total=total, initial=first, desc=f"epoch {epoch}", unit="window",
-                leave=False, disable=quiet, file=sys.stderr)
+    return viz.progress_bar(f"epoch {epoch}", total, first)  # fits a terminal or a notebook
 
 
 @dataclass
