@@ -1,4 +1,6 @@
 import io
+import os
+import signal
 import sys
 import types
 
@@ -137,3 +139,43 @@ def test_progress_bar_in_a_kernel_is_tqdms_widget_or_none(monkeypatch, recwarn):
     settings = viz.progress_bar("epoch 3", 100, 20)
     assert (settings["desc"], settings["total"], settings["initial"], settings["disable"]) == \
         ("epoch 3", 100, 20, False)
+
+
+def test_keep_open_says_how_to_finish_and_ctrl_c_closes_the_window(monkeypatch, capsys):
+    import matplotlib.pyplot as plt
+
+    live = viz.LiveFigure(15, 5)  # pyplot's Agg figure: its event loop is a sleep loop
+    canvas = live.view.fig.canvas
+    run_loop = canvas.start_event_loop
+    loops = []
+
+    def ctrl_c_then_loop(timeout):
+        loops.append(timeout)
+        if len(loops) == 1:
+            os.kill(os.getpid(), signal.SIGINT)  # the user presses Ctrl-C
+        run_loop(timeout)
+
+    monkeypatch.setattr(canvas, "start_event_loop", ctrl_c_then_loop)
+    before = signal.getsignal(signal.SIGINT)
+    live.keep_open()  # returns: no KeyboardInterrupt
+    assert loops == [0.1]
+    assert not plt.fignum_exists(live.view.fig.number)
+    assert signal.getsignal(signal.SIGINT) is before
+    assert capsys.readouterr().err == viz.KEEP_OPEN_NOTE + "\n"
+
+
+def test_keep_open_returns_when_the_window_is_closed(monkeypatch, capsys):
+    import matplotlib.pyplot as plt
+
+    live = viz.LiveFigure(15, 5)
+    loops = []
+
+    def close_on_third(timeout):
+        loops.append(timeout)
+        if len(loops) == 3:
+            plt.close(live.view.fig)  # the user closes the window
+
+    monkeypatch.setattr(live.view.fig.canvas, "start_event_loop", close_on_third)
+    live.keep_open()
+    assert len(loops) == 3
+    assert capsys.readouterr().err.count("\n") == 1

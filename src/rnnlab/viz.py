@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass
 
@@ -245,6 +247,9 @@ class RefreshPace:
         self.next_draw = started + cost + wait
 
 
+KEEP_OPEN_NOTE = "rnnlab: the figure stays open; close its window or press Ctrl-C to finish"
+
+
 class LiveFigure:
     """The figure in a window, refreshed as training goes (at RefreshPace's pace)."""
 
@@ -268,9 +273,26 @@ class LiveFigure:
         self.pace.spent(now)
 
     def keep_open(self) -> None:
-        """As the tutorial ends: leave the final figure on screen until its window closes."""
-        self.plt.ioff()
-        self.plt.show()
+        """As the tutorial ends: leave the final figure on screen until its window closes
+        or Ctrl-C.
+
+        Ctrl-C is only noted, and the GUI's event loop runs in slices of 0.1 s between
+        looks at the note: matplotlib's Tk backend leaves Ctrl-C to Python, whose
+        KeyboardInterrupt surfaces wherever Python code runs next, and inside a Tk
+        callback tkinter prints it as a traceback and carries on.
+        """
+        asked = []
+        previous = None
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.signal(signal.SIGINT, lambda *_: asked.append(True))
+        try:
+            print(KEEP_OPEN_NOTE, file=sys.stderr, flush=True)
+            while not asked and self.plt.fignum_exists(self.view.fig.number):
+                self.view.fig.canvas.start_event_loop(0.1)
+            self.plt.close(self.view.fig)
+        finally:
+            if previous is not None:  # None: not the main thread, or a handler set outside Python
+                signal.signal(signal.SIGINT, previous)
 
 
 class NotebookFigure:
