@@ -64,7 +64,8 @@ class TrainConfig:
     seed: Optional[int] = _opt(None, "seed of numpy's RandomState (default: drawn and recorded)")
     log_every: int = _opt(100, "windows between console lines and figure refreshes")
     out: Optional[str] = _opt(None, "run folder (default runs/<date-time>)")
-    plot: str = _opt("auto", "auto: live window if a display is available, else figure.png",
+    plot: str = _opt("auto", "auto: live (a window where a display is available, in a "
+                     "Jupyter notebook an image in the cell), else figure.png",
                      choices=PLOT_MODES)
     gif: Optional[str] = _opt(None, "also save an animation of training to this path")
     checkpoint_every: float = _opt(1.0, "seconds at least between epoch-end checkpoints "

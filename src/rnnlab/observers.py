@@ -3,12 +3,11 @@ epoch loop (tbptt.train_epochs), called in the order training.py lists them."""
 from __future__ import annotations
 
 import os
-import sys
 import time
 
 import numpy as np
 
-from rnnlab import runfiles
+from rnnlab import runfiles, viz
 from rnnlab.records import Snapshot
 from rnnlab.tasks import TASKS
 from rnnlab.tbptt import Observer, TrainingDiverged, window_accuracies
@@ -43,7 +42,7 @@ class Console(Observer):
         first = progress.window
         self.out.write(f"New data, epoch {epoch.number}\n" if first == 0 else
                        f"Resuming epoch {epoch.number} at window {first}\n")
-        self.bar = _progress_bar(epoch.number, self.config.num_windows, first)
+        self.bar = viz.progress_bar(f"epoch {epoch.number}", self.config.num_windows, first)
 
     def chunk_done(self, progress, epoch, start, stop, shown):
         every = self.config.log_every
@@ -70,14 +69,6 @@ class Console(Observer):
         if self.bar is not None:
             self.bar.close()
             self.bar = None
-
-
-def _progress_bar(epoch: int, total: int, first: int):
-    from tqdm import tqdm
-
-    quiet = not sys.stderr.isatty() or bool(os.environ.get("CI"))
-    return tqdm(total=total, initial=first, desc=f"epoch {epoch}", unit="window",
-                leave=False, disable=quiet, file=sys.stderr)
 
 
 class Snapshots(Observer):

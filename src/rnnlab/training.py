@@ -94,9 +94,7 @@ def _run(config, run_dir, model, optimizer, rng, progress: Progress, stdout) -> 
     checkpointer = Checkpointer(run_dir, model, optimizer)
     if progress.epoch or progress.window:  # resumed: the checkpoint it came from
         checkpointer.last_position = (progress.epoch, progress.window)
-    plot = config.plot
-    if plot == "auto":
-        plot = "live" if viz.display_available() else "file"
+    plot = viz.resolve_plot(config.plot)
     live = viz.open_live_figure(**viz.figure_settings(config)) if plot == "live" else None
 
     with stop_requests() as request:
