@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from rnnlab import runfiles, viz
+from rnnlab import live, runfiles
 from rnnlab.records import Snapshot
 from rnnlab.tasks import TASKS
 from rnnlab.tbptt import Observer, TrainingDiverged, window_accuracies
@@ -42,7 +42,7 @@ class Console(Observer):
         first = progress.window
         self.out.write(f"New data, epoch {epoch.number}\n" if first == 0 else
                        f"Resuming epoch {epoch.number} at window {first}\n")
-        self.bar = viz.progress_bar(f"epoch {epoch.number}", self.config.num_windows, first)
+        self.bar = live.progress_bar(f"epoch {epoch.number}", self.config.num_windows, first)
 
     def chunk_done(self, progress, epoch, start, stop, shown):
         every = self.config.log_every

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rnnlab import observers, runfiles, settings, viz
+from rnnlab import live as live_figures, observers, runfiles, settings, viz
 from rnnlab._tf import Compiled
 from rnnlab.board import TensorBoardLog
 from rnnlab.checkpoint import Checkpointer, restore_latest
@@ -94,8 +94,8 @@ def _run(config, run_dir, model, optimizer, rng, progress: Progress, stdout) -> 
     checkpointer = Checkpointer(run_dir, model, optimizer)
     if progress.epoch or progress.window:  # resumed: the checkpoint it came from
         checkpointer.last_position = (progress.epoch, progress.window)
-    plot = viz.resolve_plot(config.plot)
-    live = viz.open_live_figure(**viz.figure_settings(config)) if plot == "live" else None
+    plot = live_figures.resolve_plot(config.plot)
+    live = live_figures.open_live_figure(**viz.figure_settings(config)) if plot == "live" else None
 
     with stop_requests() as request:
         watchers = [observers.DivergenceGuard(checkpointer),
