@@ -5,7 +5,7 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: run test bench results clean
+.PHONY: run test test-fast bench results clean
 
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ test: $(STAMP)
 	  ! command -v apt-get >/dev/null || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 	$(VENV)/bin/python -m pytest -q
+
+# Seconds, not minutes: shapes, the task table, settings and bad input, no training.
+test-fast: $(STAMP)
+	$(VENV)/bin/python -m pytest -q -m fast
 
 bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/echo_speed.py $(ARGS)

@@ -1,6 +1,6 @@
 """The tutorial program as written, on TensorFlow 2 through tf.compat.v1 graph mode.
 
-Only the changes SPEC.md lists: the omitted line (`next_state = tanh(...)`), and the
+Only the changes docs/tutorial.md lists: the omitted line (`next_state = tanh(...)`), and the
 renamed TF 0.x calls (tf.unpack -> tf.unstack, tf.concat's argument order,
 keyword arguments to sparse_softmax_cross_entropy_with_logits,
 initialize_all_variables -> global_variables_initializer). The graph is built in its

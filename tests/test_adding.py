@@ -14,6 +14,7 @@ from rnnlab.training import resume
 from rnnlab.viz import new_file_figure
 
 
+@pytest.mark.fast
 def test_each_episode_marks_one_value_per_half_and_asks_for_their_sum():
     L = 8
     x, y = adding_series(np.random.RandomState(0), 3, 5 * L + 3, L)
@@ -27,6 +28,7 @@ def test_each_episode_marks_one_value_per_half_and_asks_for_their_sum():
     assert not x[:, 40:, 1].any()
 
 
+@pytest.mark.fast
 def test_baseline_is_the_error_of_always_answering_one():
     _, y = adding_series(np.random.RandomState(1), 100, 2000, 2)
     sums = y[np.isfinite(y)]

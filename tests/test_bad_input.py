@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from helpers import quiet_train
+from rnnlab.cli import main
 
 
 @pytest.fixture(scope="module")
@@ -78,8 +79,14 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("args, message", CASES, ids=[" ".join(a) or "(none)" for a, _ in CASES])
-def test_bad_input(args, message, existing_run, tmp_path):
+def needs_a_run(args) -> bool:
+    return any("{run}" in a for a in args)
+
+
+@pytest.mark.parametrize("args, message", [c for c in CASES if needs_a_run(c[0])],
+                         ids=[" ".join(a) for a, _ in CASES if needs_a_run(a)])
+def test_bad_input_about_a_run(args, message, existing_run, tmp_path):
+    """In a process of its own, as a user types it: these load TensorFlow."""
     before = fingerprint(existing_run)
     args = [a.format(run=existing_run, missing=tmp_path / "nope") for a in args]
     done = subprocess.run([sys.executable, "-m", "rnnlab.cli"] + args, capture_output=True,
@@ -90,3 +97,18 @@ def test_bad_input(args, message, existing_run, tmp_path):
     assert message in lines[0]
     assert fingerprint(existing_run) == before
     assert not os.path.exists(tmp_path / "runs")  # no run folder was started either
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("args, message", [c for c in CASES if not needs_a_run(c[0])],
+                         ids=[" ".join(a) or "(none)" for a, _ in CASES if not needs_a_run(a)])
+def test_bad_input(args, message, tmp_path, monkeypatch, capsys):
+    """In this process (they are refused before any training): main() returns 2 and
+    prints one line; an exception escaping it would fail the test."""
+    monkeypatch.chdir(tmp_path)
+    args = [a.format(missing=tmp_path / "nope") for a in args]
+    assert main(args) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("rnnlab: error: "), lines
+    assert message in lines[0]
+    assert os.listdir(tmp_path) == []  # no run folder was started

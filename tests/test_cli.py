@@ -73,6 +73,7 @@ def test_cli_figure_is_the_tutorials_six_panels(tmp_path, monkeypatch, capsys):
     assert (out / "figure.png").stat().st_size > 10000
 
 
+@pytest.mark.fast
 def test_help_and_bad_flags_answer_without_tensorflow():
     code = ("import sys\nfrom rnnlab.cli import main\n"
             "rc = main(['train', '--epochs', 'ten'])\n"
@@ -121,6 +122,7 @@ def test_training_from_python_is_quiet_and_verbose_keeps_tensorflows_lines(tmp_p
     assert any(_LOG_LINE.match(line) for line in done.stderr.splitlines()), done.stderr
 
 
+@pytest.mark.fast
 def test_startup_filter_drops_info_and_warnings_but_keeps_errors():
     text = ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
             "I0000 00:00:1795883466.142074    3224 port.cc:153] oneDNN custom operations are on.\n"

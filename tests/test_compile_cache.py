@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 RUN = ["train", "--epochs", "2", "--series-length", "5000", "--seed", "4", "--plot", "none"]
 
 
@@ -59,6 +61,7 @@ def test_a_cache_that_cannot_be_written_is_not_used(tmp_path):
     assert (tmp_path / "a" / "metrics.csv").exists()
 
 
+@pytest.mark.fast
 def test_the_oldest_programs_go_first_when_the_cache_is_full(tmp_path):
     from rnnlab.compile_cache import prune
 

@@ -3,6 +3,8 @@ import pytest
 from rnnlab.config import ConfigError, TrainConfig
 from rnnlab.settings import prepare
 
+pytestmark = pytest.mark.fast
+
 
 def test_defaults_are_the_tutorials():
     c = TrainConfig()

@@ -6,6 +6,7 @@ import sys
 import types
 
 import numpy as np
+import pytest
 
 from rnnlab import live as live_figures
 from rnnlab.records import Snapshot
@@ -26,6 +27,7 @@ def fake_ipython(monkeypatch, shell):
         return Handle()
 
     ipython = types.ModuleType("IPython")
+    ipython.version_info = (9, 0)  # matplotlib's canvas asks, the first time one is made
     ipython.get_ipython = lambda: shell
     display_module = types.ModuleType("IPython.display")
     display_module.display = display
@@ -47,6 +49,7 @@ def snapshot(T=15, batch=5, epoch=0, window=0):
                     np.stack([p0, 1 - p0], -1), 10)
 
 
+@pytest.mark.fast
 def test_a_kernel_is_told_from_a_terminal_without_importing_ipython(monkeypatch):
     monkeypatch.delitem(sys.modules, "IPython", raising=False)
     monkeypatch.delenv("DISPLAY", raising=False)
@@ -63,6 +66,7 @@ def test_a_kernel_is_told_from_a_terminal_without_importing_ipython(monkeypatch)
     assert live_figures.resolve_plot("auto") == "live" and live_figures.resolve_plot("file") == "file"
 
 
+@pytest.mark.fast
 def test_in_a_kernel_the_live_figure_is_one_display_updated_at_its_pace(monkeypatch):
     shown = fake_ipython(monkeypatch, KernelShell())
     live = live_figures.open_live_figure(15, 5)
@@ -84,6 +88,7 @@ class Terminal(io.StringIO):
         return True
 
 
+@pytest.mark.fast
 def test_progress_bar_in_a_kernel_is_tqdms_widget_or_none(monkeypatch, recwarn):
     monkeypatch.delenv("CI", raising=False)
     monkeypatch.setattr(sys, "stderr", Terminal())  # a bar would be drawn, were it a terminal

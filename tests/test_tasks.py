@@ -17,6 +17,7 @@ def make_series(rng, task, layout, series_length, echo_step, batch_size):
     return TASKS[task].series(rng, config)
 
 
+@pytest.mark.fast
 def test_dependency_baselines_are_r2rts_numbers():
     b = dependency_baselines()
     assert b["neither"] == pytest.approx(0.6616, abs=1e-4)
@@ -24,6 +25,7 @@ def test_dependency_baselines_are_r2rts_numbers():
     assert b["both"] == pytest.approx(0.4544, abs=1e-4)
 
 
+@pytest.mark.fast
 def test_dependency_series_follows_its_probabilities():
     x, y = make_series(np.random.RandomState(0), "dependency", "rows", 400000, 3, 4)
     p = dependency_probability(x)
@@ -31,12 +33,14 @@ def test_dependency_series_follows_its_probabilities():
         assert y[p == value].mean() == pytest.approx(value, abs=0.01)
 
 
+@pytest.mark.fast
 def test_rows_layout_makes_every_echo_target_predictable():
     x, y = make_series(np.random.RandomState(0), "echo", "rows", 1000, 3, 5)
     np.testing.assert_array_equal(y[:, 3:], x[:, :-3])
     assert not y[:, :3].any()
 
 
+@pytest.mark.fast
 def test_overlapping_windows():
     a = np.arange(24).reshape(2, 12)
     w = to_windows(a, 5, 3)
@@ -54,6 +58,7 @@ def test_dependency_plateau_depends_on_truncation(truncation, low, high, tmp_pat
     assert low < run.history.epoch_loss[-1] < high
 
 
+@pytest.mark.fast
 def test_copy_episodes_show_symbols_then_ask_for_them_back():
     x, y = make_series(np.random.RandomState(0), "copy", "rows", 5 * 60, 15, 5)
     assert x.shape == y.shape == (5, 60)

@@ -1,8 +1,11 @@
 import numpy as np
+import pytest
 from matplotlib.colors import to_rgba
 
 from rnnlab.records import Snapshot
 from rnnlab.viz import new_file_figure
+
+pytestmark = pytest.mark.fast
 
 
 def test_figure_has_the_tutorials_six_panels_and_bars():
