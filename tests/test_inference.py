@@ -97,3 +97,18 @@ def test_tensorboard_scalars_match_metrics(trained):
     assert len(board.Scalars("window/accuracy")) == len(rows)
     epochs = board.Scalars("epoch/accuracy")
     assert [e.step for e in epochs] == [0, 1, 2] and epochs[-1].value > 0.99
+
+
+def test_eval_predict_and_export_need_no_matplotlib(trained, tmp_path):
+    """They read a checkpoint and run the model: nothing of the figures is loaded."""
+    code = f"""
+import sys
+sys.modules["matplotlib"] = None  # any import of it now fails
+from rnnlab.cli import main
+assert main(["eval", {str(trained)!r}, "--seed", "1", "--series-length", "1000"]) == 0
+assert main(["predict", {str(trained)!r}, "--bits", "0110"]) == 0
+assert main(["export", {str(trained)!r}, {str(tmp_path / "served")!r}]) == 0
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "served" / "saved_model.pb").exists()
