@@ -9,7 +9,7 @@ import pytest
 
 from rnnlab.checkpoint import CheckpointError, checkpoint_paths
 from helpers import quiet_train
-from rnnlab.tbptt import TrainingDiverged
+from rnnlab.errors import TrainingDiverged
 from rnnlab.training import resume
 
 SMALL = dict(series_length=15000, seed=5, checkpoint_every=0)

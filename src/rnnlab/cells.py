@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from rnnlab._tf import tf
+from rnnlab.config import GATES, base_cell
 
-GATES = {"vanilla": 1, "lstm": 4, "gru": 3}
 
 
 def matmul(a, b):
@@ -23,10 +23,6 @@ def matmul(a, b):
     if b.shape.rank == 3 and b.shape[-2] * b.shape[-1] <= 1024:
         return tf.reduce_sum(a[..., :, None] * b[:, None, :, :], axis=-2)
     return a @ b
-
-
-def _base(kind: str) -> str:
-    return {"keras-simple": "vanilla", "keras-lstm": "lstm", "keras-gru": "gru"}.get(kind, kind)
 
 
 def glorot(rng: np.random.RandomState, fan_in: int, fan_out: int, shape) -> np.ndarray:
@@ -41,7 +37,7 @@ def init_weights(rng: np.random.RandomState, kind: str, inputs: int, units: int,
     tutorial: uniform [0, 1) as the tutorial's rand; glorot: uniform +-sqrt(6 / (fan_in +
     fan_out)) per gate block. Biases start at zero, but for the LSTM's forget gate at 1.
     """
-    kind = _base(kind)
+    kind = base_cell(kind)
     gates = GATES[kind]
     shape = (inputs + units, gates * units)
     W = rng.rand(*shape) if init == "tutorial" else glorot(rng, inputs + units, units, shape)
@@ -121,7 +117,7 @@ class KerasCell(tf.Module):
         import keras
 
         super().__init__(name=name or kind.replace("-", "_"))
-        base = _base(kind)
+        base = base_cell(kind)
         W, b = weights["W"], weights["b"]
         units = W.shape[1] // GATES[base]
         inputs = W.shape[0] - units

@@ -3,21 +3,21 @@ run's progress (position, numpy random state, carried RNN state, history, figure
 """
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import re
+import shutil
 import sys
 import time
 
 from rnnlab._tf import tf
+from rnnlab.errors import CheckpointError
 from rnnlab.records import Progress
+from rnnlab.runfiles import write_error
 
 CHECKPOINT_DIR = "checkpoints"
 KEEP = 3
-
-
-class CheckpointError(RuntimeError):
-    """No checkpoint of a run could be read; the message says which and why."""
 
 
 class _ProgressState(tf.train.experimental.PythonState):
@@ -46,17 +46,21 @@ def checkpoint_paths(run_dir: str) -> list:
     return [p for _, p in sorted(numbered, reverse=True)]
 
 
-def restore_latest(run_dir: str, model, optimizer=None,
-                   warn=None) -> Progress:
+def restore_latest(run_dir: str, model, optimizer=None, warn=None, tries: int = 5) -> Progress:
     """Load the newest readable checkpoint into `model` (and `optimizer`); return its Progress.
 
     An unreadable checkpoint (truncated, corrupt) is reported in one line and the next
-    older one is tried; with none readable, CheckpointError.
+    older one is tried; with none readable, CheckpointError. So is a checkpoint that does
+    not fit the model (config.json edited): no older one would fit either. A checkpoint
+    that vanishes while it is read (a run training there rotates its checkpoints) is
+    passed over without a word.
     """
     warn = warn or (lambda line: print(line, file=sys.stderr))
     paths = checkpoint_paths(run_dir)
     if not paths:
-        raise CheckpointError(f"{run_dir!r} holds no checkpoint ({CHECKPOINT_DIR}/ is empty or missing)")
+        raise CheckpointError(f"{run_dir!r} holds no checkpoint: its run stopped before the "
+                              f"first one; start it over with the same `rnnlab train` command")
+    damaged = 0
     for path in paths:
         state = _ProgressState()
         parts = {"model": model, "progress": state}
@@ -68,24 +72,43 @@ def restore_latest(run_dir: str, model, optimizer=None,
             if state.progress is None:
                 raise ValueError("it holds no run progress")
             return state.progress
+        except (AssertionError, ValueError) as err:
+            if isinstance(err, AssertionError) or "incompatible" in str(err):
+                raise CheckpointError(f"{run_dir}: config.json does not fit the run's "
+                                      f"checkpoints ({_first_line(err)}); was it edited?") from None
+            damaged += _unreadable(path, run_dir, err, warn)
         # TensorFlow reports a damaged file in many ways (DataLossError, IndexError from
-        # a short read, ValueError from a bad index, ...): each means "this one is unusable".
+        # a short read, ...): each means "this one is unusable".
         except Exception as err:
-            reason = str(err).strip().splitlines()[0][:160] if str(err).strip() else type(err).__name__
-            warn(f"rnnlab: checkpoint {os.path.relpath(path, run_dir)} is unreadable ({reason}); "
-                 f"trying an older one")
+            damaged += _unreadable(path, run_dir, err, warn)
+    if not damaged and tries > 1:  # all rotated away while we read: newer ones are there
+        return restore_latest(run_dir, model, optimizer, warn, tries - 1)
     raise CheckpointError(f"no readable checkpoint in {run_dir!r}: all {len(paths)} are damaged")
 
 
+def _first_line(err: Exception) -> str:
+    return str(err).strip().splitlines()[0][:160] if str(err).strip() else type(err).__name__
+
+
+def _unreadable(path: str, run_dir: str, err: Exception, warn) -> int:
+    if not os.path.exists(path + ".index"):
+        return 0
+    warn(f"rnnlab: checkpoint {os.path.relpath(path, run_dir)} is unreadable "
+         f"({_first_line(err)}); trying an older one")
+    return 1
+
+
 class Checkpointer:
-    """Saves a run's checkpoints into RUN_DIR/checkpoints, keeping the newest few."""
+    """Saves a run's checkpoints into RUN_DIR/checkpoints, keeping the newest few. Its
+    process holds the run folder (runfiles.exclusive)."""
 
     def __init__(self, run_dir: str, model, optimizer):
         self.state = _ProgressState()
         checkpoint = _checkpoint(model, optimizer, self.state)
+        self.folder = os.path.join(run_dir, CHECKPOINT_DIR)
+        self.remove_partial_saves()
         existing = checkpoint_paths(run_dir)
-        self.manager = tf.train.CheckpointManager(
-            checkpoint, os.path.join(run_dir, CHECKPOINT_DIR), max_to_keep=KEEP)
+        self.manager = tf.train.CheckpointManager(checkpoint, self.folder, max_to_keep=KEEP)
         if existing:  # a resumed run goes on numbering after its checkpoints
             checkpoint.save_counter.assign(int(existing[0].rsplit("-", 1)[1]))
         self.run_dir = run_dir
@@ -93,11 +116,28 @@ class Checkpointer:
         self.last_position = None       # (epoch, window) the newest checkpoint holds
 
     def save(self, progress: Progress) -> str:
+        """A checkpoint of the model, optimizer and `progress`; WriteError (and nothing
+        of it left behind) when it cannot be written."""
         self.state.progress = progress
-        path = self.manager.save()
+        try:
+            path = self.manager.save()
+        except (tf.errors.OpError, OSError) as err:
+            self.remove_partial_saves()
+            raise write_error(self.folder, err) from None
         self.last_save = time.monotonic()
         self.last_position = (progress.epoch, progress.window)
         return path
+
+    def remove_partial_saves(self) -> None:
+        """What a save that failed or was killed left: TensorFlow's temporary folders
+        and data files whose index was never written."""
+        complete = {p + "." for p in checkpoint_paths(os.path.dirname(self.folder))}
+        for path in glob.glob(os.path.join(self.folder, "ckpt-*")):
+            if "_temp" in os.path.basename(path):
+                shutil.rmtree(path, ignore_errors=True)
+            elif not any(path.startswith(prefix) for prefix in complete):
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
 
     def describe_last(self) -> str:
         """Where the newest checkpoint stands, for a message that stops training."""

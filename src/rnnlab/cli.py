@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 
 from rnnlab import commands
-from rnnlab.commands import UsageError
 from rnnlab.config import ConfigError, cli_fields, setting_type
-from rnnlab.runfiles import RunDirError
+from rnnlab.errors import (CheckpointError, RunDirError, TrainingDiverged, TrainingInterrupted,
+                           UsageError, WriteError)
 
 
 class Parser(argparse.ArgumentParser):
@@ -131,22 +133,70 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    """Run one command; what stops it is told in one line and an exit code (errors.py):
+    2 bad input or run folder, 3 diverged, 4 out of disk or memory, 128 + N a signal."""
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
+    terminate = signal.getsignal(signal.SIGTERM)
+    if threading.current_thread() is threading.main_thread():  # outside training too,
+        signal.signal(signal.SIGTERM, _terminated)  # a kill unwinds: no half-written files
     try:
         args = parser.parse_args(argv)
         if args.verbose:
             os.environ["RNNLAB_VERBOSE"] = "1"
         return args.func(args)
-    except (UsageError, ConfigError, RunDirError) as err:
-        print(f"rnnlab: error: {err}", file=sys.stderr)
-        return 2
+    except TrainingInterrupted as stop:
+        print(f"rnnlab: {stop}", file=sys.stderr)
+        return 128 + stop.signum
+    except (UsageError, ConfigError, RunDirError, CheckpointError) as err:
+        return _error(err, 2)
+    except TrainingDiverged as err:
+        return _error(err, 3)
+    except WriteError as err:
+        return _error(err, 4)
+    except MemoryError:
+        return _error("out of memory; try smaller settings (--state-size, --series-length, "
+                      "--batch-size)", 4)
     except BrokenPipeError:  # output piped into `head` and the like: stop quietly
         sys.stderr.close()
         return 1
+    except Terminated:
+        print("rnnlab: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
         print("rnnlab: interrupted", file=sys.stderr)
         return 130
+    except Exception as err:
+        if not _out_of_memory(err):
+            raise
+        return _error(f"out of memory ({_first_line(err)}); try smaller settings", 4)
+    finally:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, terminate)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM outside training (training turns it into a checkpoint and a stop)."""
+
+
+def _terminated(signum, frame):
+    raise Terminated
+
+
+def _error(err, code: int) -> int:
+    print(f"rnnlab: error: {err}", file=sys.stderr)
+    return code
+
+
+def _first_line(err) -> str:
+    return (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+
+
+def _out_of_memory(err: Exception) -> bool:
+    """TensorFlow's ResourceExhaustedError from a computation (not a write: those are
+    WriteErrors by now), without importing TensorFlow to ask."""
+    tf_errors = sys.modules.get("tensorflow.python.framework.errors_impl")
+    return tf_errors is not None and isinstance(err, tf_errors.ResourceExhaustedError)
 
 
 if __name__ == "__main__":

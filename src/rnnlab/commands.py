@@ -7,12 +7,9 @@ import os
 import sys
 
 from rnnlab import runfiles, settings
+from rnnlab.errors import UsageError
 from rnnlab.config import SHOWN_AND_SAVED, TrainConfig, check_writable_parent, cli_fields
 from rnnlab.tasks import TASKS
-
-
-class UsageError(Exception):
-    """Bad command-line input: reported in one line, exit code 2."""
 
 
 # A task's own name for what echo_step means to it, as a flag of its own.
@@ -64,34 +61,27 @@ def check_resume(args) -> TrainConfig:
 
 
 def cmd_train(args) -> int:
+    """Hold the run folder before TensorFlow loads: a second process on it is told at
+    once who has it."""
     if args.resume:
         config = check_resume(args)
     else:
         config = settings.prepare(config_from_args(args))
         check_writable_parent(os.path.join(config.out, "config.json"), "--out")
-        runfiles.check_run_dir(config.out, force=args.force)
+        runfiles.check_run_dir(config.out, force=args.force)  # again once it is held
     if config.gif is not None:
-        check_writable_parent(config.gif, "--gif")
+        runfiles.check_output_folder(os.path.dirname(os.path.abspath(config.gif)), "--gif folder")
+    with runfiles.exclusive(config.out if not args.resume else args.resume,
+                            create=not args.resume):
+        if not args.resume:
+            runfiles.check_run_dir(config.out, force=args.force)  # it may have changed
+        from rnnlab.training import resume, train
 
-    from rnnlab.checkpoint import CheckpointError
-    from rnnlab.tbptt import TrainingDiverged, TrainingInterrupted
-    from rnnlab.training import resume, train
-
-    try:
         if args.resume:
             run = resume(args.resume, epochs=config.epochs, plot=config.plot, gif=config.gif,
                          checkpoint_every=config.checkpoint_every)
         else:
             run = train(config, force=args.force)
-    except TrainingInterrupted as stop:
-        print(f"rnnlab: {stop}", file=sys.stderr)
-        return 128 + stop.signum
-    except TrainingDiverged as err:
-        print(f"rnnlab: error: {err}", file=sys.stderr)
-        return 3
-    except CheckpointError as err:
-        print(f"rnnlab: error: {err}", file=sys.stderr)
-        return 1
     print(f"Run written to {run.out_dir}")
     if run.live is not None:
         run.live.keep_open()
@@ -105,16 +95,16 @@ def cmd_eval(args) -> int:
         raise UsageError(f"run {args.run_dir!r} models the text of {config.data!r}; eval reads "
                          f"it all, so --series-length does not apply")
     if args.series_length is not None:
-        config.replace(series_length=args.series_length).validate()
+        settings.check_fits(config.replace(series_length=args.series_length).validate())
     if args.seed is not None:
         config.replace(seed=args.seed).validate()
     from rnnlab.inference import evaluate
 
-    result = _with_checkpoint(lambda: evaluate(args.run_dir, args.series_length, args.seed))
-    noun = task.noun
+    result = evaluate(args.run_dir, args.series_length, args.seed)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
+        noun = task.noun
         print(f"{result['run']}: loss {result['loss']:.4f}, accuracy {result['accuracy']:.5f} "
               f"on {result['positions']} {noun} (seed {result['seed']}); accuracy on the "
               f"{result['predictable_positions']} predictable {noun} "
@@ -123,28 +113,36 @@ def cmd_eval(args) -> int:
 
 
 def cmd_predict(args) -> int:
+    """Any number of bits: read, predicted and printed a piece at a time."""
     config = runfiles.read_config(args.run_dir)
     task = TASKS[config.task]
     if not task.reads_bits:
         other = "rnnlab sample" if task.writes_text else "rnnlab eval"
         raise UsageError(f"run {args.run_dir!r} is a --task {config.task} run; predict reads "
                          f"bits (echo and dependency runs); try {other}")
-    text = args.bits if args.bits is not None else sys.stdin.read()
-    try:
-        bits = parse_bits(text)
-    except ValueError as err:
-        raise UsageError(f"{'--bits' if args.bits is not None else 'stdin'}: {err}") from None
-    from rnnlab.inference import predict
+    source = "--bits" if args.bits is not None else "stdin"
+    pieces = bit_pieces(args.bits if args.bits is not None else sys.stdin, source)
+    first = next(pieces)  # a bad first piece is refused before TensorFlow loads
+    from rnnlab.inference import predict_stream
 
-    predicted, probability = _with_checkpoint(lambda: predict(args.run_dir, bits))
-    if args.json:
-        print(json.dumps([{"input": int(b), "predicted": int(p), "probability": float(q)}
-                          for b, p, q in zip(bits, predicted, probability)]))
-    else:
-        print("position input predicted probability")
-        print("\n".join(f"{t} {b} {p} {q:.6f}"
-                        for t, (b, p, q) in enumerate(zip(bits, predicted, probability))))
+    write = sys.stdout.write
+    write("[" if args.json else "position input predicted probability")
+    count = 0
+    for bits, predicted, probability in predict_stream(args.run_dir, _chain(first, pieces)):
+        for b, p, q in zip(bits.tolist(), predicted.tolist(), probability.tolist()):
+            if args.json:
+                write((", " if count else "") + json.dumps(
+                    {"input": b, "predicted": p, "probability": q}))
+            else:
+                write(f"\n{count} {b} {p} {q:.6f}")
+            count += 1
+    write("]\n" if args.json else "\n")
     return 0
+
+
+def _chain(first, rest):
+    yield first
+    yield from rest
 
 
 def cmd_sample(args) -> int:
@@ -164,10 +162,13 @@ def cmd_sample(args) -> int:
         encode_text(args.prime, config.vocab)
     except ValueError as err:
         raise UsageError(f"--prime: {err}") from None
-    from rnnlab.inference import sample
+    from rnnlab.inference import sample_stream
 
-    print(_with_checkpoint(lambda: sample(args.run_dir, args.length, args.temperature,
-                                          args.prime, args.seed)))
+    for text in sample_stream(args.run_dir, args.length, args.temperature, args.prime,
+                              args.seed):
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    print()
     return 0
 
 
@@ -176,10 +177,10 @@ def cmd_export(args) -> int:
     if os.path.exists(args.export_dir) and (not os.path.isdir(args.export_dir)
                                             or os.listdir(args.export_dir)):
         raise UsageError(f"export folder {args.export_dir!r} already exists and is not empty")
-    check_writable_parent(os.path.join(args.export_dir, "saved_model.pb"), "export folder")
+    runfiles.check_output_folder(args.export_dir, "export folder")
     from rnnlab.inference import export
 
-    _with_checkpoint(lambda: export(args.run_dir, args.export_dir))
+    export(args.run_dir, args.export_dir)
     if TASKS[config.task].regression:
         print(f"SavedModel written to {args.export_dir}: step(x [batch, 2], state) -> "
               f"(prediction, state)")
@@ -187,6 +188,9 @@ def cmd_export(args) -> int:
         print(f"SavedModel written to {args.export_dir}: step(x [batch, 1], state) -> "
               f"(probabilities, state)")
     return 0
+
+
+MAX_HEARTBEAT = 24 * 3600  # seconds; a worker silent for three of them is taken for dead
 
 
 def cmd_sweep(args) -> int:
@@ -199,14 +203,15 @@ def cmd_sweep(args) -> int:
             raise UsageError(f"--{name.replace('_', '-')} does not apply to a sweep")
     first_seed = base.pop("seed", 0)
     base.setdefault("epochs", 10)
-    if args.heartbeat < 1:
-        raise UsageError(f"--heartbeat must be a positive number of seconds, got {args.heartbeat}")
+    if not 1 <= args.heartbeat <= MAX_HEARTBEAT:
+        raise UsageError(f"--heartbeat must be a number of seconds from 1 to {MAX_HEARTBEAT}, "
+                         f"got {args.heartbeat}")
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise UsageError(f"--out {out!r} is a file, not a folder")
+    check_writable_parent(os.path.join(out, "results.csv"), "--out")
     from rnnlab.sweep import make_plan, run_worker
 
     plan = make_plan(base, args.grid or [], args.seeds, first_seed)
-    check_writable_parent(os.path.join(out, "results.csv"), "--out")
-    if os.path.exists(out) and not os.path.isdir(out):
-        raise UsageError(f"--out {out!r} is a file, not a folder")
     result = run_worker(plan, out, args.storage, args.study, args.heartbeat,
                         log=lambda line: print(line, flush=True))
     print(f"This worker trained {result['trained']} of {result['units']} populations; "
@@ -215,54 +220,67 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_report(args) -> int:
+    for folder in args.sweep_dirs:
+        for name in ("results.csv", "sweep.json"):
+            if not os.path.isfile(os.path.join(folder, name)):
+                raise UsageError(f"{folder!r} holds no finished sweep (no {name})")
+    runfiles.check_output_folder(os.path.dirname(os.path.abspath(args.out)), "--out folder")
     from rnnlab.report import write_report
 
-    for folder in args.sweep_dirs:
-        if not os.path.isfile(os.path.join(folder, "results.csv")):
-            raise UsageError(f"{folder!r} holds no finished sweep (no results.csv)")
-    check_writable_parent(args.out, "--out")
     print(f"Report written to {write_report(args.sweep_dirs, args.out)}")
     return 0
 
 
+MAX_LAG = 2000  # steps a diagnosis reaches back; its gradient unrolls that many steps
+
+
 def cmd_diagnose(args) -> int:
     config = runfiles.read_config(args.run_dir)
-    if args.max_lag is not None and args.max_lag < 1:
-        raise UsageError(f"--max-lag must be a positive integer, got {args.max_lag}")
-    if args.series_length < 100:
-        raise UsageError(f"--series-length must be at least 100, got {args.series_length}")
     if not TASKS[config.task].synthetic:
         raise UsageError("diagnose probes the synthetic tasks' inputs; a --task text run has "
                          "no fresh data to draw")
-    from rnnlab.diagnose import diagnose
+    if args.series_length < 100:
+        raise UsageError(f"--series-length must be at least 100, got {args.series_length}")
+    settings.check_fits(config.replace(series_length=args.series_length // config.batch_size
+                                       * config.batch_size))
+    longest = min(MAX_LAG, args.series_length // 10)
+    if args.max_lag is not None and args.max_lag < 1:
+        raise UsageError(f"--max-lag must be a positive integer, got {args.max_lag}")
+    if args.max_lag is not None and args.max_lag > longest:
+        raise UsageError(f"--max-lag {args.max_lag} is too long: at most {longest} (a tenth "
+                         f"of --series-length {args.series_length}, and {MAX_LAG} at most)")
+    if not 0 <= args.seed < 2**32:
+        raise UsageError(f"--seed must be in [0, 2**32), got {args.seed}")
+    with runfiles.exclusive(args.run_dir):  # it writes diagnose.csv and .png there
+        runfiles.check_output_folder(args.run_dir, "run folder")
+        from rnnlab.diagnose import diagnose
 
-    paths = _with_checkpoint(lambda: diagnose(args.run_dir, args.max_lag, args.series_length,
-                                              args.seed))
+        paths = diagnose(args.run_dir, args.max_lag, args.series_length, args.seed)
     print(f"Written: {', '.join(paths)}")
     return 0
 
 
-def _with_checkpoint(action):
-    from rnnlab.checkpoint import CheckpointError
-
-    try:
-        return action()
-    except CheckpointError as err:
-        raise UsageError(str(err)) from None
-
-
-
-
-def parse_bits(text: str):
-    """'0110 1...' -> int array; whitespace is ignored, anything else is an error."""
+def bit_pieces(source, name: str, size: int = 65536):
+    """Bits from a string or a text stream, `size` characters at a time, as int arrays;
+    whitespace is ignored, anything else is a UsageError naming the character."""
     import numpy as np
 
-    bits = []
-    for position, char in enumerate(text):
-        if char in "01":
-            bits.append(char == "1")
-        elif not char.isspace():
-            raise ValueError(f"character {char!r} at position {position} is not a bit (0 or 1)")
-    if not bits:
-        raise ValueError("no bits given")
-    return np.array(bits, dtype=np.int64)
+    read = (lambda: source.read(size)) if hasattr(source, "read") else iter(
+        [source[i:i + size] for i in range(0, len(source), size)] + [""]).__next__
+    position, found = 0, False
+    while True:
+        text = read()
+        if not text:
+            break
+        codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), np.uint32)
+        bits = (codes == ord("1")) | (codes == ord("0"))
+        for at in np.flatnonzero(~bits).tolist():
+            if not text[at].isspace():
+                raise UsageError(f"{name}: character {text[at]!r} at position {position + at} "
+                                 f"is not a bit (0 or 1)")
+        position += len(text)
+        if bits.any():
+            found = True
+            yield (codes[bits] == ord("1")).astype(np.int64)
+    if not found:
+        raise UsageError(f"{name}: no bits given")

@@ -17,6 +17,7 @@ from typing import Optional
 
 PLOT_MODES = ("auto", "live", "file", "none")
 CELLS = ("vanilla", "lstm", "gru", "keras-simple", "keras-lstm", "keras-gru")
+GATES = {"vanilla": 1, "lstm": 4, "gru": 3}  # blocks of `units` columns in a cell's W
 INITS = ("tutorial", "glorot")
 TASKS = ("echo", "dependency", "copy", "adding", "text")
 LAYOUTS = ("tutorial", "rows")
@@ -168,6 +169,11 @@ class TrainConfig:
             raise ConfigError(f"it holds {type(data).__name__}, not an object of settings")
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known}).check_settings()
+
+
+def base_cell(cell: str) -> str:
+    """The equations a cell computes: Keras's cells compute ours."""
+    return {"keras-simple": "vanilla", "keras-lstm": "lstm", "keras-gru": "gru"}.get(cell, cell)
 
 
 def _is_integer(value) -> bool:

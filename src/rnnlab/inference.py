@@ -74,11 +74,28 @@ def _evaluate_sums(run_dir: str, config, outputs: np.ndarray, y: np.ndarray) -> 
 def predict(run_dir: str, bits: np.ndarray):
     """Per input bit: the predicted bit and its probability, state carried along the
     stream from zeros; a batch of one, any length."""
+    parts = list(predict_stream(run_dir, [bits]))
+    return (np.concatenate([predicted for _, predicted, _ in parts]),
+            np.concatenate([probability for _, _, probability in parts]))
+
+
+def predict_stream(run_dir: str, pieces):
+    """(bits, predicted bits, their probabilities) for each piece of a stream of bits
+    (int arrays), the state carried from piece to piece: memory stays that of a piece,
+    however long the stream."""
     _, model = load_model(run_dir)
-    probs = tf.function(forward)(model, tf.constant(bits[None, :], tf.float32))
-    p = probs.numpy()[:, 0, :]                                   # [L, C]
-    predicted = p.argmax(axis=-1)  # for bits, the tutorial's 1 when P(class 0) < 0.5
-    return predicted, p[np.arange(len(bits)), predicted]
+
+    @tf.function(autograph=False)
+    def run(x, state):
+        logits, state = model.unroll(x, state)
+        return tf.nn.softmax(logits), state
+
+    state = model.zero_state(1)
+    for bits in pieces:
+        probs, state = run(tf.constant(bits[None, :], tf.float32), state)
+        p = probs.numpy()[:, 0, :]                                   # [L, C]
+        predicted = p.argmax(axis=-1)  # for bits, the tutorial's 1 when P(class 0) < 0.5
+        yield bits, predicted, p[np.arange(len(bits)), predicted]
 
 
 class Stepper(tf.Module):
@@ -128,25 +145,41 @@ def sample(run_dir: str, length: int, temperature: float = 1.0, prime: str = "",
            seed: int | None = None) -> str:
     """Text written by a text-task run: `prime` is fed through the model, then `length`
     characters are drawn one at a time from softmax(logits / temperature)."""
+    return "".join(sample_stream(run_dir, length, temperature, prime, seed))
+
+
+def sample_stream(run_dir: str, length: int, temperature: float = 1.0, prime: str = "",
+                  seed: int | None = None, piece: int = 100):
+    """sample(), as it is written: `prime`, then `piece` characters at a time."""
     config, model = load_model(run_dir)
-    return write_text(model, config.vocab, length, temperature, prime,
-                      np.random.RandomState(seed))
+    yield from write_pieces(model, config.vocab, length, temperature, prime,
+                            np.random.RandomState(seed), piece)
 
 
 def write_text(model, vocab: str, length: int, temperature: float, prime: str,
                rng: np.random.RandomState) -> str:
     """`prime` (or a random character) through `model`, then `length` characters drawn
     one at a time from softmax(logits / temperature), each fed back in."""
+    return "".join(write_pieces(model, vocab, length, temperature, prime, rng))
+
+
+def write_pieces(model, vocab: str, length: int, temperature: float, prime: str,
+                 rng: np.random.RandomState, piece: int = 100):
+    """write_text's text, `prime` first, then up to `piece` characters at a time."""
     ids = list(encode_text(prime, vocab)) if prime else [rng.randint(len(vocab))]
     step = _compiled_step(model)
     state = model.zero_state(1)
     for i in ids[:-1]:
         _, state = step(tf.constant([i], tf.float32), state)
+    if prime:
+        yield prime
     current, out = ids[-1], []
-    for _ in range(length):
+    for n in range(length):
         logits, state = step(tf.constant([current], tf.float32), state)
-        z = logits.numpy()[0].astype(np.float64) / temperature
-        p = np.exp(z - z.max())
+        z = logits.numpy()[0].astype(np.float64)
+        p = np.exp((z - z.max()) / temperature)  # in this order, any temperature > 0 is finite
         current = int(rng.choice(len(p), p=p / p.sum()))
         out.append(vocab[current])
-    return prime + "".join(out)
+        if len(out) == piece or n == length - 1:
+            yield "".join(out)
+            out = []

@@ -8,9 +8,10 @@ import time
 import numpy as np
 
 from rnnlab import live, runfiles
-from rnnlab.records import Snapshot
+from rnnlab.records import PANEL_ROWS, Snapshot
 from rnnlab.tasks import TASKS
-from rnnlab.tbptt import Observer, TrainingDiverged, window_accuracies
+from rnnlab.errors import TrainingDiverged
+from rnnlab.tbptt import Observer, window_accuracies
 
 
 class DivergenceGuard(Observer):
@@ -72,11 +73,13 @@ class Console(Observer):
 
 
 class Snapshots(Observer):
-    """Keeps each logged window (inputs, targets, outputs) for the figure, and refreshes
-    the live figure when one is shown."""
+    """Keeps logged windows (inputs, targets, outputs of the rows the figure shows) for
+    the figure, and refreshes the live figure when one is shown. At most `keep` of them:
+    past that, every other older one goes, so a long run's animation still spans it all
+    in a bounded memory (and checkpoint)."""
 
-    def __init__(self, config, live=None):
-        self.config, self.live, self.truth = config, live, None
+    def __init__(self, config, live=None, keep: int = 240):
+        self.config, self.live, self.truth, self.keep = config, live, None, keep
 
     def epoch_started(self, progress, epoch):
         self.truth = TASKS[self.config.task].truth(epoch.x, self.config)
@@ -87,11 +90,15 @@ class Snapshots(Observer):
         c, n = self.config, self.config.num_windows
         k = (stop - 1) // c.log_every * c.log_every
         first_step = k * c.step_size
+        rows = slice(0, PANEL_ROWS)
         truth = (None if self.truth is None else
-                 self.truth[:, first_step:first_step + c.truncation].astype(np.float32))
+                 self.truth[rows, first_step:first_step + c.truncation].astype(np.float32))
         progress.snapshots.append(Snapshot(
-            epoch.number, k, x=epoch.xw[k], y=epoch.yw[k], probs=shown.numpy(),
-            num_losses=len(progress.losses) * n + k + 1, truth=truth))
+            epoch.number, k, x=epoch.xw[k][rows], y=epoch.yw[k][rows],
+            probs=shown.numpy()[:, rows], num_losses=len(progress.losses) * n + k + 1,
+            truth=truth))
+        if len(progress.snapshots) > self.keep:  # the newest stays, every other older goes
+            progress.snapshots = progress.snapshots[::-2][::-1]
         if self.live is not None:
             done = np.concatenate(progress.losses + [progress.epoch_losses[:stop]])
             self.live.refresh(done, progress.snapshots[-1])
@@ -115,9 +122,9 @@ class TextSample(Observer):
 
 
 class Metrics(Observer):
-    """metrics.csv, one row per window; rewritten at each epoch end (and with the rows
-    of a stopped epoch when interrupted), before the checkpoint, so the file is never
-    behind the newest checkpoint."""
+    """metrics.csv, one row per window: an epoch's rows added at its end (and a stopped
+    epoch's when interrupted), before the checkpoint, so the file is never behind the
+    newest checkpoint."""
 
     def __init__(self, run_dir: str, progress):
         self.file = runfiles.MetricsFile(os.path.join(run_dir, "metrics.csv"), [
@@ -130,8 +137,8 @@ class Metrics(Observer):
     def interrupted(self, progress, epoch):
         w = progress.window
         accuracies = window_accuracies(progress.epoch_hits[:w], epoch.scored[:w])
-        self.file.write(extra=runfiles.format_epoch_rows(epoch.number, progress.epoch_losses[:w],
-                                                         accuracies))
+        self.file.append(runfiles.format_epoch_rows(epoch.number, progress.epoch_losses[:w],
+                                                    accuracies))
 
 
 class Board(Observer):

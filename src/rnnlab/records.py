@@ -10,15 +10,19 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
+PANEL_ROWS = 5  # the figure shows the first five rows of the batch, as the tutorial's does
+
+
 @dataclass
 class Snapshot:
-    """One logged window: where it is, its inputs, targets and outputs."""
+    """One logged window: where it is, and the inputs, targets and outputs of the rows
+    the figure shows (the first PANEL_ROWS of the batch)."""
 
     epoch: int
     window: int
-    x: np.ndarray        # [batch, T] input symbols (adding task: [batch, T, 2] value, marker)
-    y: np.ndarray        # [batch, T] targets (adding task: sums, NaN where none)
-    probs: np.ndarray    # [T, batch, C] softmax outputs (adding task: [T, batch, 1] numbers)
+    x: np.ndarray        # [rows, T] input symbols (adding task: [rows, T, 2] value, marker)
+    y: np.ndarray        # [rows, T] targets (adding task: sums, NaN where none)
+    probs: np.ndarray    # [T, rows, C] softmax outputs (adding task: [T, rows, 1] numbers)
     num_losses: int      # how many window losses the run had when this window was trained
     sample: str = ""     # text runs: what the model wrote at the end of this epoch (when the
                          # figure is shown live, animated, or it is the last epoch)

@@ -1,12 +1,33 @@
-"""The run folder: config.json, metrics.csv and figure files, each written atomically."""
+"""The run folder: who may write it (one process at a time), and its files (config.json,
+metrics.csv, figures), each written so that a kill never leaves half of one."""
 from __future__ import annotations
 
+import contextlib
+import glob
 import os
 import shutil
+import socket
+import sys
+import time
 
 import numpy as np
 
+from rnnlab.errors import RunDirError, WriteError
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; runs are not guarded against each other
+    fcntl = None
+
 METRICS_HEADER = "epoch,window,loss,accuracy\n"
+LOCK_FILE = ".lock"
+RUN_FILES = ("config.json", "metrics.csv", "figure.png", "checkpoints", "tensorboard",
+             "diagnose.csv", "diagnose.png")
+
+
+def write_error(path: str, err: Exception) -> WriteError:
+    reason = getattr(err, "strerror", None) or str(err).strip().splitlines()[-1][:200]
+    return WriteError(f"cannot write {path}: {reason}")
 
 
 def write_atomic(path: str, text: str) -> None:
@@ -17,10 +38,11 @@ def write_atomic(path: str, text: str) -> None:
         with open(tmp, "w") as f:
             f.write(text)
         os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
+    except OSError as err:
+        raise write_error(path, err) from None
+    finally:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        raise
 
 
 def savefig_atomic(fig, path: str, **options) -> None:
@@ -31,10 +53,25 @@ def savefig_atomic(fig, path: str, **options) -> None:
     try:
         fig.savefig(tmp, **options)
         os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
+    except OSError as err:
+        raise write_error(path, err) from None
+    finally:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        raise
+
+
+def check_output_folder(folder: str, what: str) -> None:
+    """Make `folder` (and its parents) if needed and check that a file can be written
+    there, before any work whose result would go there: RunDirError names the path."""
+    try:
+        os.makedirs(folder, exist_ok=True)
+        probe = os.path.join(folder, f".rnnlab-probe.{os.getpid()}")
+        with open(probe, "w"):
+            pass
+        os.unlink(probe)
+    except OSError as err:
+        raise RunDirError(f"{what} {folder!r} cannot be written: "
+                          f"{err.strerror or err}") from None
 
 
 def format_epoch_rows(epoch: int, losses: np.ndarray, accuracies: np.ndarray) -> str:
@@ -46,55 +83,119 @@ def format_epoch_rows(epoch: int, losses: np.ndarray, accuracies: np.ndarray) ->
 
 
 class MetricsFile:
-    """metrics.csv, one row per window, rewritten atomically at each epoch end.
-
-    The formatted rows are kept, so a rewrite costs one file write, not a reformat.
-    """
+    """metrics.csv, one row per window: written whole (atomically) when a run starts or
+    resumes, then an epoch's rows appended at its end, so a long run costs each epoch
+    its own rows, not the whole file again. A stopped epoch's rows are appended too;
+    a resumed run writes the file whole again from its checkpoint, without them."""
 
     def __init__(self, path: str, blocks: list | None = None):
         self.path = path
-        self.blocks = list(blocks or [])
+        write_atomic(path, METRICS_HEADER + "".join(blocks or []))
 
     def add_epoch(self, epoch: int, losses: np.ndarray, accuracies: np.ndarray) -> None:
-        self.blocks.append(format_epoch_rows(epoch, losses, accuracies))
-        self.write()
+        self.append(format_epoch_rows(epoch, losses, accuracies))
 
-    def write(self, extra: str = "") -> None:
-        """Rewrite the file; `extra` rows (a partial epoch) are shown but not kept."""
-        write_atomic(self.path, METRICS_HEADER + "".join(self.blocks) + extra)
-
-
-class RunDirError(RuntimeError):
-    """The run folder cannot be used as asked; the message says what to do instead."""
+    def append(self, rows: str) -> None:
+        try:
+            with open(self.path, "a") as f:
+                f.write(rows)
+        except OSError as err:
+            raise write_error(self.path, err) from None
 
 
-def check_run_dir(path: str, force: bool = False) -> None:
-    """Refuse a run folder that holds files unless `force`: never overwrite a run by accident."""
+# One process writes a run folder at a time: it holds an exclusive lock on RUN/.lock,
+# which the system releases when the process ends however it ends (SIGKILL too), so a
+# killed run never leaves its folder locked. The file says who holds it.
+_HELD = {}  # real path of the folder -> [file descriptor, holders in this process]
+
+
+@contextlib.contextmanager
+def exclusive(run_dir: str, create: bool = False):
+    """Hold `run_dir` for writing while the block runs (making it first, if `create`).
+    RunDirError when another process holds it, naming that process, or when the
+    folder cannot be written. Nested holds in one process share the lock."""
+    if create:
+        check_output_folder(run_dir, "run folder")
+    key = os.path.realpath(run_dir)
+    if key in _HELD or fcntl is None:
+        _HELD.setdefault(key, [None, 0])[1] += 1
+        try:
+            yield
+        finally:
+            _release(key)
+        return
+    path = os.path.join(run_dir, LOCK_FILE)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as err:
+        raise RunDirError(f"run folder {run_dir!r} cannot be written ({err.strerror}); "
+                          f"this command writes into it") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        owner = os.pread(fd, 1000, 0).decode("utf-8", "replace").strip() or "another process"
+        os.close(fd)
+        raise RunDirError(f"run folder {run_dir!r} is in use by {owner}; one process writes "
+                          f"a run folder at a time") from None
+    command = " ".join(["rnnlab"] + sys.argv[1:]) if sys.argv and sys.argv[0] else "python"
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{command[:300]} (pid {os.getpid()} on {socket.gethostname()}, since "
+                  f"{time.strftime('%Y-%m-%d %H:%M:%S')})\n".encode(), 0)
+    _HELD[key] = [fd, 1]
+    try:
+        yield
+    finally:
+        _release(key)
+
+
+def _release(key: str) -> None:
+    _HELD[key][1] -= 1
+    if _HELD[key][1] == 0:
+        fd = _HELD.pop(key)[0]
+        if fd is not None:
+            os.close(fd)  # and with it the lock
+
+
+def has_checkpoint(run_dir: str) -> bool:
+    return bool(glob.glob(os.path.join(run_dir, "checkpoints", "ckpt-*.index")))
+
+
+def check_run_dir(path: str, force: bool = False) -> bool:
+    """Whether a new run may use folder `path`: empty or absent, or with `force`, or
+    holding only what a run left that stopped before its first checkpoint (True: it
+    starts over). Otherwise RunDirError: never overwrite a run by accident."""
     if os.path.exists(path) and not os.path.isdir(path):
         raise RunDirError(f"--out {path!r} exists and is not a folder")
-    if os.path.isdir(path) and os.listdir(path) and not force:
-        raise RunDirError(f"run folder {path!r} already holds files; "
-                          f"use --resume {path} to continue it, --force to overwrite it, "
-                          f"or another --out")
+    entries = set(os.listdir(path)) - {LOCK_FILE} if os.path.isdir(path) else set()
+    if not entries or force:
+        return False
+    if "config.json" in entries and entries <= set(RUN_FILES) and not has_checkpoint(path):
+        return True
+    raise RunDirError(f"run folder {path!r} already holds files; "
+                      f"use --resume {path} to continue it, --force to overwrite it, "
+                      f"or another --out")
 
 
 def create_run_dir(path: str, force: bool = False) -> str:
-    """Make the run folder. With `force`, remove what an earlier run left there (and
-    only that: rnnlab's own files), so old checkpoints cannot mix with the new run."""
-    check_run_dir(path, force)
-    if force and os.path.isdir(path):
+    """Make the run folder (the caller holds it). With `force`, or when it holds a run
+    stopped before its first checkpoint, remove what an earlier run left there (and only
+    that: rnnlab's own files), so old checkpoints cannot mix with the new run."""
+    restart = check_run_dir(path, force)
+    if restart:
+        print(f"rnnlab: {path} held a run stopped before its first checkpoint; starting it over",
+              file=sys.stderr)
+    if (force or restart) and os.path.isdir(path):
         for name in RUN_FILES:
             target = os.path.join(path, name)
-            if os.path.isdir(target):
-                shutil.rmtree(target)
-            elif os.path.exists(target):
-                os.unlink(target)
-    os.makedirs(path, exist_ok=True)
+            try:
+                if os.path.isdir(target):
+                    shutil.rmtree(target)
+                elif os.path.exists(target):
+                    os.unlink(target)
+            except OSError as err:
+                raise write_error(target, err) from None
+    check_output_folder(path, "run folder")
     return path
-
-
-RUN_FILES = ("config.json", "metrics.csv", "figure.png", "checkpoints", "tensorboard",
-             "diagnose.csv", "diagnose.png")
 
 
 def read_config(run_dir: str):
@@ -109,8 +210,9 @@ def read_config(run_dir: str):
     if not os.path.isfile(path):
         raise RunDirError(f"{run_dir!r} is not a run folder: it has no config.json")
     try:
-        with open(path) as f:
-            return settings.check(TrainConfig.from_json(f.read()))
+        with open(path, "rb") as f:
+            text = f.read(1_000_000).decode("utf-8")
+        return settings.check(TrainConfig.from_json(text))
     except (OSError, ValueError, TypeError) as err:  # JSON, UTF-8 and settings errors
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         what = "a setting that cannot work" if isinstance(err, ConfigError) else "no readable config"

@@ -15,7 +15,9 @@ import csv
 import io
 import itertools
 import json
+import math
 import os
+import shutil
 import threading
 import time
 import warnings
@@ -27,6 +29,8 @@ from rnnlab.settings import check_member, prepare
 
 MAX_POPULATION = 256
 SOLVED = 0.99  # accuracy that counts as solved, for "epochs to solve"
+MAX_POINTS = 100_000      # grid points a sweep may hold (each is checked before training)
+MAX_NETWORKS = 1_000_000  # points x seeds
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,9 @@ def parse_axis(text: str) -> tuple:
         low, high = value(low), value(high)
         if high < low:
             raise ConfigError(f"--grid {text!r}: the range {low}:{high} is empty")
+        if high - low >= MAX_POINTS:
+            raise ConfigError(f"--grid {text!r}: {high - low + 1:,} values; a sweep holds at "
+                              f"most {MAX_POINTS:,} grid points")
         return name, tuple(range(low, high + 1))
     return name, tuple(value(token) for token in spec.split(","))
 
@@ -105,6 +112,12 @@ def make_plan(base: dict, grid: list, seeds: int, first_seed: int = 0) -> Plan:
         raise ConfigError("--grid is required, e.g. --grid echo_step=1:10 truncation=1:10")
     if not isinstance(seeds, int) or seeds < 1:
         raise ConfigError(f"--seeds must be a positive integer, got {seeds!r}")
+    points = math.prod(len(values) for _, values in axes)
+    if points > MAX_POINTS or points * seeds > MAX_NETWORKS:
+        raise ConfigError(f"the sweep holds {points:,} grid points x {seeds:,} seeds; at most "
+                          f"{MAX_POINTS:,} points and {MAX_NETWORKS:,} networks")
+    if not (0 <= first_seed and first_seed + seeds <= 2**32):
+        raise ConfigError(f"--seed {first_seed} with --seeds {seeds} goes past 2**32 - 1")
     plan = Plan(base, axes, tuple(range(first_seed, first_seed + seeds)))
     for point in plan.points():
         try:
@@ -238,9 +251,15 @@ def run_worker(plan: Plan, out: str, storage_url: str | None = None,
     results.csv and the heatmaps. Returns {"trained": units this worker trained, ...}."""
     from optuna.trial import TrialState
 
+    made = not os.path.exists(out)
     os.makedirs(out, exist_ok=True)
     storage_url = storage_url or default_storage(out)
-    study, storage = open_study(storage_url, study_name, plan, heartbeat)
+    try:
+        study, storage = open_study(storage_url, study_name, plan, heartbeat)
+    except ConfigError:
+        if made:  # a storage that cannot be opened leaves nothing behind
+            shutil.rmtree(out, ignore_errors=True)
+        raise
     units = plan.units()
     log(f"Sweep: {len(plan.points())} points x {len(plan.seeds)} seeds = "
         f"{sum(len(u) for u in units)} networks in {len(units)} populations")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnlab._tf import tf
+from rnnlab.errors import TrainingInterrupted
 from rnnlab.model import correct_predictions
 from rnnlab.records import Progress
 from rnnlab.series import to_windows
@@ -76,19 +77,6 @@ def compile_window_runner(model, optimizer, config):
         return losses, correct, state, shown
 
     return run_windows
-
-
-class TrainingInterrupted(Exception):
-    """Ctrl-C or SIGTERM: a checkpoint was written where training stopped."""
-
-    def __init__(self, signum: int, run_dir: str, epoch: int, window: int):
-        self.signum = signum
-        super().__init__(f"interrupted at epoch {epoch}, window {window}; checkpoint written; "
-                         f"continue with: rnnlab train --resume {run_dir}")
-
-
-class TrainingDiverged(Exception):
-    """The loss stopped being a finite number; the last good checkpoint is kept."""
 
 
 def chunk_bounds(num_windows: int, log_every: int):

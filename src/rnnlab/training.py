@@ -27,7 +27,8 @@ class Run:
     history: History
     out_dir: str
     live: object = None                            # the live figure, when one was shown
-    snapshots: list = field(default_factory=list)  # the figure's logged windows
+    snapshots: list = field(default_factory=list)  # the figure's logged windows (a few hundred
+                                                   # at most, thinned evenly as a run goes on)
 
 
 def new_model(config: TrainConfig, rng: np.random.RandomState):
@@ -45,13 +46,14 @@ def train(config: TrainConfig = TrainConfig(), *, force: bool = False, stdout=No
     with np.random.seed(seed).
     """
     config = settings.prepare(config)
-    run_dir = runfiles.create_run_dir(config.out, force=force)
-    runfiles.write_atomic(os.path.join(run_dir, "config.json"), config.to_json())
-    rng = np.random.RandomState(config.seed)
-    model, optimizer = new_model(config, rng)
-    zeros = [s.numpy() for s in model.zero_state(config.batch_size)]
-    progress = Progress.start(config.num_windows, zeros, rng.get_state())
-    return _run(config, run_dir, model, optimizer, rng, progress, stdout)
+    with runfiles.exclusive(config.out, create=True):
+        run_dir = runfiles.create_run_dir(config.out, force=force)
+        runfiles.write_atomic(os.path.join(run_dir, "config.json"), config.to_json())
+        rng = np.random.RandomState(config.seed)
+        model, optimizer = new_model(config, rng)
+        zeros = [s.numpy() for s in model.zero_state(config.batch_size)]
+        progress = Progress.start(config.num_windows, zeros, rng.get_state())
+        return _run(config, run_dir, model, optimizer, rng, progress, stdout)
 
 
 def resume(run_dir: str, *, epochs: int | None = None, plot: str | None = None,
@@ -62,21 +64,22 @@ def resume(run_dir: str, *, epochs: int | None = None, plot: str | None = None,
     Its settings come from its config.json; `epochs` may extend the run; `plot`, `gif`
     and `checkpoint_every` change only how it is shown and saved, never its numbers.
     """
-    config = runfiles.read_config(run_dir)
-    changes = {k: v for k, v in (("epochs", epochs), ("plot", plot), ("gif", gif),
-                                 ("checkpoint_every", checkpoint_every)) if v is not None}
-    config = settings.check(config.replace(**changes, out=run_dir))
-    model, optimizer = new_model(config, np.random.RandomState(0))  # the checkpoint sets values
-    progress = restore_latest(run_dir, model, optimizer)
-    if progress.epoch >= config.epochs:
-        raise ConfigError(f"run {run_dir!r} has finished its {progress.epoch} epochs; "
-                          f"pass --epochs N with N > {progress.epoch} to extend it")
-    if len(progress.epoch_losses) != config.num_windows:
-        raise ConfigError(f"run {run_dir!r}: its checkpoint does not fit its config.json")
-    if "epochs" in changes:
-        runfiles.write_atomic(os.path.join(run_dir, "config.json"), config.to_json())
-    rng = np.random.RandomState()
-    return _run(config, run_dir, model, optimizer, rng, progress, stdout)
+    with runfiles.exclusive(run_dir):
+        stored = runfiles.read_config(run_dir)
+        changes = {k: v for k, v in (("epochs", epochs), ("plot", plot), ("gif", gif),
+                                     ("checkpoint_every", checkpoint_every)) if v is not None}
+        config = settings.check(stored.replace(**changes, out=run_dir))
+        settings.check_fits(config)
+        model, optimizer = new_model(config, np.random.RandomState(0))  # the checkpoint sets values
+        progress = restore_latest(run_dir, model, optimizer)
+        if progress.epoch >= config.epochs:
+            raise ConfigError(f"run {run_dir!r} has finished its {progress.epoch} epochs; "
+                              f"pass --epochs N with N > {progress.epoch} to extend it")
+        if len(progress.epoch_losses) != config.num_windows:
+            raise ConfigError(f"run {run_dir!r}: its checkpoint does not fit its config.json")
+        if config.epochs != stored.epochs:
+            runfiles.write_atomic(os.path.join(run_dir, "config.json"), config.to_json())
+        return _run(config, run_dir, model, optimizer, np.random.RandomState(), progress, stdout)
 
 
 def _run(config, run_dir, model, optimizer, rng, progress: Progress, stdout) -> Run:
@@ -107,9 +110,12 @@ def _run(config, run_dir, model, optimizer, rng, progress: Progress, stdout) -> 
                     observers.Console(config, stdout or sys.stdout)]
         try:
             train_epochs(config, run_windows, draw_epoch, progress, watchers, request)
-        finally:
+        except BaseException:
             watchers[-1].close()
-            board.close()
+            board.close(quietly=True)
+            raise
+        watchers[-1].close()
+        board.close()
 
     _draw_figures(config, run_dir, plot, live, progress)
     return Run(config, model, progress.history, run_dir, live=live, snapshots=progress.snapshots)

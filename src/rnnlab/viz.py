@@ -10,12 +10,9 @@ import os
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
-from rnnlab.records import Snapshot
+from rnnlab.records import PANEL_ROWS, Snapshot
 from rnnlab.runfiles import savefig_atomic
 from rnnlab.tasks import TASKS
-
-PANEL_ROWS = 5  # panels 2..6 show the first five rows of the batch, as in the tutorial
-
 
 def figure_settings(config) -> dict:
     """What the figure of a run's windows needs to know of its config."""
