@@ -1,16 +1,39 @@
 # `make run` and `make test` set everything up on a fresh machine: the virtual
-# environment is created (or refreshed when pyproject.toml changes) before use.
+# environment is created (or refreshed when pyproject.toml or the lock changes) before use.
 PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: run test bench results clean
+# make's environment is built from a lock: every package pinned, with its hashes, for
+# Linux x86-64 and Python 3.11 (CI's machine), so a build does not change with the day's
+# PyPI. pyproject.toml keeps the open ranges that `pip install rnnlab` resolves.
+LOCK := requirements-lock.txt
+# uv installs the lock in seconds where pip takes most of a minute; pip bootstraps this
+# version of it into the venv (the stamp's name carries the version, so a new one installs).
+UV_VERSION := 0.13.9
+UV := $(VENV)/bin/uv
+UV_STAMP := $(VENV)/.uv-$(UV_VERSION)
 
-$(STAMP): pyproject.toml
+.PHONY: run test lock bench results clean
+
+$(UV_STAMP):
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
-	touch $(STAMP)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	touch $@
+
+# sync: exactly the lock, whatever an older build left; then rnnlab itself, editable.
+$(STAMP): pyproject.toml $(LOCK) $(UV_STAMP)
+	$(UV) pip sync --quiet --python $(VENV)/bin/python --require-hashes $(LOCK)
+	$(UV) pip install --quiet --python $(VENV)/bin/python --no-deps -e .
+	touch $@
+
+# After a change to the dependencies in pyproject.toml: the newest versions its ranges
+# allow, with the CPU TensorFlow and the test tools (not the optional benchmark ones).
+lock: $(UV_STAMP)
+	$(UV) pip compile pyproject.toml --extra cpu --extra test --upgrade --generate-hashes \
+	  --python-version 3.11 --python-platform x86_64-unknown-linux-gnu \
+	  --custom-compile-command 'make lock' --quiet -o $(LOCK)
 
 run: $(STAMP)
 	$(VENV)/bin/rnnlab train $(ARGS)

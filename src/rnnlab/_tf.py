@@ -1,8 +1,16 @@
 """The one place TensorFlow is imported, with rnnlab's process settings applied first."""
+import importlib.util
 import os
 import re
 import sys
 import tempfile
+
+# rnnlab leaves the choice of TensorFlow build to the user (pyproject.toml): without one,
+# say how to get one. The CLI prints this line; Python code sees the ModuleNotFoundError.
+if importlib.util.find_spec("tensorflow") is None:
+    raise ModuleNotFoundError(
+        "rnnlab needs TensorFlow, which is not installed: pip install 'rnnlab[cpu]' "
+        "(or 'rnnlab[gpu]' for NVIDIA GPUs on Linux)", name="tensorflow")
 
 VERBOSE = bool(os.environ.get("RNNLAB_VERBOSE"))  # `rnnlab --verbose` keeps TF's log lines
 

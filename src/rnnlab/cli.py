@@ -357,6 +357,11 @@ def main(argv=None) -> int:
     except (UsageError, ConfigError, RunDirError) as err:
         print(f"rnnlab: error: {err}", file=sys.stderr)
         return 2
+    except ModuleNotFoundError as err:
+        if err.name != "tensorflow":
+            raise
+        print(f"rnnlab: error: {err.msg}", file=sys.stderr)  # _tf.py's: how to install it
+        return 2
     except BrokenPipeError:  # output piped into `head` and the like: stop quietly
         sys.stderr.close()
         return 1
