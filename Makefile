@@ -14,8 +14,10 @@ LOCK := requirements-lock.txt
 UV_VERSION := 0.13.9
 UV := $(VENV)/bin/uv
 UV_STAMP := $(VENV)/.uv-$(UV_VERSION)
+# The oldest versions pyproject.toml allows get a venv of their own (make test-oldest).
+OLDEST := .venv-oldest
 
-.PHONY: run test lock bench results clean
+.PHONY: run test test-oldest postgres lock bench results clean
 
 $(UV_STAMP):
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -38,13 +40,25 @@ lock: $(UV_STAMP)
 run: $(STAMP)
 	$(VENV)/bin/rnnlab train $(ARGS)
 
+test: $(STAMP) postgres
+	$(VENV)/bin/python -m pytest -q
+
 # The sweep's multi-machine test runs a real PostgreSQL server: installed here from
 # Debian's packages when missing and we may (root, apt-get); otherwise that test skips.
-test: $(STAMP)
+postgres:
 	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || \
 	  ! command -v apt-get >/dev/null || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
-	$(VENV)/bin/python -m pytest -q
+
+# The suite against the lowest version of each of rnnlab's own dependencies that
+# pyproject.toml allows (uv's lowest-direct; their dependencies newest), built afresh
+# each time: it checks the floors the ranges declare.
+test-oldest: $(UV_STAMP) postgres
+	rm -rf $(OLDEST)
+	$(PYTHON) -m venv --without-pip $(OLDEST)
+	$(UV) pip install --quiet --python $(OLDEST)/bin/python --resolution lowest-direct \
+	  -e '.[cpu,test]'
+	$(OLDEST)/bin/python -m pytest -q
 
 bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/echo_speed.py $(ARGS)
@@ -57,4 +71,4 @@ results: $(STAMP)
 	$(VENV)/bin/rnnlab report sweeps/trainability --out docs/results.md
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) $(OLDEST) runs .pytest_cache

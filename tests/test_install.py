@@ -67,3 +67,12 @@ def test_without_tensorflow_the_cli_names_the_pip_command(tmp_path):
         "rnnlab: error: rnnlab needs TensorFlow, which is not installed: "
         "pip install 'rnnlab[cpu]' (or 'rnnlab[gpu]' for NVIDIA GPUs on Linux)"]
     assert not (tmp_path / "run").exists()
+
+
+def test_the_tensorboard_command_loads():
+    """`tensorboard --logdir runs` (README) needs tensorboard 2.21 or later: older ones import
+    pkg_resources, which current setuptools no longer has. The command's module, loaded
+    in a fresh interpreter (running the command itself loads TensorFlow, ten times slower)."""
+    done = subprocess.run([sys.executable, "-c", "import tensorboard.main"], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
