@@ -1,31 +1,69 @@
 # `make run` and `make test` set everything up on a fresh machine: the virtual
-# environment is created (or refreshed when pyproject.toml changes) before use.
+# environment is created (or refreshed when pyproject.toml or the lock changes) before use.
 PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: run test test-fast bench results clean
+# make's environment is built from a lock: every package pinned, with its hashes, for
+# Linux x86-64 and Python 3.11 (CI's machine), so a build does not change with the day's
+# PyPI. pyproject.toml keeps the open ranges that `pip install rnnlab` resolves.
+LOCK := requirements-lock.txt
+# uv installs the lock in seconds where pip takes most of a minute; pip bootstraps this
+# version of it into the venv (the stamp's name carries the version, so a new one installs).
+UV_VERSION := 0.13.9
+UV := $(VENV)/bin/uv
+UV_STAMP := $(VENV)/.uv-$(UV_VERSION)
+# The oldest versions pyproject.toml allows get a venv of their own (make test-oldest).
+OLDEST := .venv-oldest
 
-$(STAMP): pyproject.toml
+.PHONY: run test test-fast test-oldest system-packages lock bench results clean
+
+$(UV_STAMP):
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
-	touch $(STAMP)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	touch $@
+
+# sync: exactly the lock, whatever an older build left; then rnnlab itself, editable.
+$(STAMP): pyproject.toml $(LOCK) $(UV_STAMP)
+	$(UV) pip sync --quiet --python $(VENV)/bin/python --require-hashes $(LOCK)
+	$(UV) pip install --quiet --python $(VENV)/bin/python --no-deps -e .
+	touch $@
+
+# After a change to the dependencies in pyproject.toml: the newest versions its ranges
+# allow, with the CPU TensorFlow and the test tools (not the optional benchmark ones).
+lock: $(UV_STAMP)
+	$(UV) pip compile pyproject.toml --extra cpu --extra test --upgrade --generate-hashes \
+	  --python-version 3.11 --python-platform x86_64-unknown-linux-gnu \
+	  --custom-compile-command 'make lock' --quiet -o $(LOCK)
 
 run: $(STAMP)
 	$(VENV)/bin/rnnlab train $(ARGS)
 
-# The sweep's multi-machine test runs a real PostgreSQL server: installed here from
-# Debian's packages when missing and we may (root, apt-get); otherwise that test skips.
-test: $(STAMP)
-	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || \
-	  ! command -v apt-get >/dev/null || { apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+test: $(STAMP) system-packages
 	$(VENV)/bin/python -m pytest -q
 
 # Seconds, not minutes: shapes, the task table, settings and bad input, no training.
 test-fast: $(STAMP)
 	$(VENV)/bin/python -m pytest -q -m fast
+
+# Two tests need programs from Debian's packages: the sweep's multi-machine test a real
+# PostgreSQL server, the live window's test a virtual screen (Xvfb). Installed here when
+# missing and we may (root, apt-get); elsewhere those two tests skip.
+system-packages:
+	@{ ls /usr/lib/postgresql/*/bin/pg_ctl && command -v Xvfb; } >/dev/null 2>&1 || \
+	  [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql xvfb >/dev/null; }
+
+# The suite against the lowest version of each of rnnlab's own dependencies that
+# pyproject.toml allows (uv's lowest-direct; their dependencies newest), built afresh
+# each time: it checks the floors the ranges declare.
+test-oldest: $(UV_STAMP) system-packages
+	rm -rf $(OLDEST)
+	$(PYTHON) -m venv --without-pip $(OLDEST)
+	$(UV) pip install --quiet --python $(OLDEST)/bin/python --resolution lowest-direct \
+	  -e '.[cpu,test]'
+	$(OLDEST)/bin/python -m pytest -q
 
 bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/echo_speed.py $(ARGS)
@@ -38,4 +76,4 @@ results: $(STAMP)
 	$(VENV)/bin/rnnlab report sweeps/trainability --out docs/results.md
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) $(OLDEST) runs .pytest_cache

@@ -157,6 +157,10 @@ def main(argv=None) -> int:
     except MemoryError:
         return _error("out of memory; try smaller settings (--state-size, --series-length, "
                       "--batch-size)", 4)
+    except ModuleNotFoundError as err:
+        if err.name != "tensorflow":
+            raise
+        return _error(err.msg, 2)  # _tf.py's: how to install it
     except BrokenPipeError:  # output piped into `head` and the like: stop quietly
         sys.stderr.close()
         return 1
