@@ -1,18 +1,13 @@
 """The one place TensorFlow is imported, with rnnlab's process settings applied first:
 a quiet start, XLA's thread pool, and a cache of compiled programs kept across runs."""
-import importlib.util
 import os
 import sys
 
 from rnnlab import compile_cache
+from rnnlab.errors import require_tensorflow
 from rnnlab.quiet import CACHE_LOAD_NOISE, stderr_filtered
 
-# rnnlab leaves the choice of TensorFlow build to the user (pyproject.toml): without one,
-# say how to get one. The CLI prints this line; Python code sees the ModuleNotFoundError.
-if importlib.util.find_spec("tensorflow") is None:
-    raise ModuleNotFoundError(
-        "rnnlab needs TensorFlow, which is not installed: pip install 'rnnlab[cpu]' "
-        "(or 'rnnlab[gpu]' for NVIDIA GPUs on Linux)", name="tensorflow")
+require_tensorflow()  # the CLI prints its line; Python code sees a ModuleNotFoundError
 
 VERBOSE = bool(os.environ.get("RNNLAB_VERBOSE"))  # `rnnlab --verbose` keeps TF's log lines
 

@@ -7,7 +7,7 @@ import os
 import sys
 
 from rnnlab import runfiles, settings
-from rnnlab.errors import UsageError
+from rnnlab.errors import UsageError, require_tensorflow
 from rnnlab.config import SHOWN_AND_SAVED, TrainConfig, check_writable_parent, cli_fields
 from rnnlab.tasks import TASKS
 
@@ -71,6 +71,7 @@ def cmd_train(args) -> int:
         runfiles.check_run_dir(config.out, force=args.force)  # again once it is held
     if config.gif is not None:
         runfiles.check_output_folder(os.path.dirname(os.path.abspath(config.gif)), "--gif folder")
+    require_tensorflow()  # before a run folder is made
     with runfiles.exclusive(config.out if not args.resume else args.resume,
                             create=not args.resume):
         if not args.resume:

@@ -1,6 +1,7 @@
 """What can stop an rnnlab command, each with the exit code the command line gives it.
 Every one carries a message of one line a user can act on (ConfigError, for a setting,
-is config.py's). No imports: every module can raise these, the CLI catches them all."""
+is config.py's). No rnnlab imports: every module can raise these, the CLI catches them all."""
+import importlib.util
 
 
 class UsageError(Exception):
@@ -34,3 +35,12 @@ class TrainingInterrupted(Exception):
         self.signum = signum
         super().__init__(f"interrupted at epoch {epoch}, window {window}; checkpoint written; "
                          f"continue with: rnnlab train --resume {run_dir}")
+
+
+def require_tensorflow() -> None:
+    """rnnlab leaves the choice of TensorFlow build to the user (pyproject.toml): without
+    one, say how to get one (exit code 2), before anything is written."""
+    if importlib.util.find_spec("tensorflow") is None:
+        raise ModuleNotFoundError(
+            "rnnlab needs TensorFlow, which is not installed: pip install 'rnnlab[cpu]' "
+            "(or 'rnnlab[gpu]' for NVIDIA GPUs on Linux)", name="tensorflow")
