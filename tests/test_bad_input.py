@@ -1,6 +1,8 @@
 """Every bad input gets one clear line and exit code 2; no traceback; no run is touched."""
 import hashlib
+import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -76,6 +78,31 @@ CASES = [
     (["diagnose", "{missing}"], "does not exist"),
     (["diagnose", "{run}", "--max-lag", "0"], "--max-lag must be a positive integer"),
     ([], "the following arguments are required: COMMAND"),
+    # Paths that cannot be written or read as asked, found before any work.
+    (["train", "--out", "/proc/nope/run"], "run folder '/proc/nope/run' cannot be written"),
+    (["train", "--gif", "/proc/nope/training.gif"], "--gif folder '/proc/nope' cannot be written"),
+    (["train", "--task", "text", "--data", "/dev/zero"], "is not a regular file"),
+    (["train", "--task", "text", "--data", "{fifo}"], "is not a regular file"),
+    (["export", "{run}", "/proc/nope"], "export folder '/proc/nope' cannot be written"),
+    (["report", "{results_only}"], "holds no finished sweep (no sweep.json)"),
+    (["report", "{missing}", "--out", "/proc/nope/page.md"], "holds no finished sweep"),
+    # Settings whose work or memory has no bound.
+    (["train", "--state-size", "1000000"], "need about"),
+    (["train", "--series-length", "1000000000000"], "an epoch's data"),
+    (["train", "--epochs", "1000000000000000"], "the loss history"),
+    (["eval", "{run}", "--series-length", "1000000000000"], "an epoch's data"),
+    (["diagnose", "{run}", "--max-lag", "1000000"], "--max-lag 1000000 is too long"),
+    (["sweep", "--out", "{missing}", "--grid", "echo_step=1:100000000"], "grid points"),
+    (["sweep", "--out", "{missing}", "--grid", "echo_step=1:3", "--seeds", "1000000000"],
+     "networks"),
+    (["sweep", "--out", "{missing}", "--grid", "echo_step=1:3", "--heartbeat", "1000000000"],
+     "--heartbeat must be a number of seconds from 1 to"),
+    (["sweep", "--out", "{missing}", "--grid", "echo_step=1:3", "--storage", "nosuchdb://x"],
+     "--storage 'nosuchdb://x'"),
+    # A task's own name for its lag, used where it means nothing or contradicts.
+    (["train", "--copy-delay", "15"], "--copy-delay is for --task copy"),
+    (["train", "--task", "copy", "--copy-delay", "15", "--echo-step", "12"],
+     "--copy-delay 15 contradicts --echo-step 12"),
 ]
 
 
@@ -83,12 +110,23 @@ def needs_a_run(args) -> bool:
     return any("{run}" in a for a in args)
 
 
+def placeholders(tmp_path, run=None) -> dict:
+    """What a case's {names} stand for: a run, a missing path, a named pipe, a folder
+    with a sweep's results.csv but not its sweep.json."""
+    fifo, results_only = tmp_path / "pipe", tmp_path / "half-sweep"
+    os.mkfifo(fifo)
+    results_only.mkdir()
+    (results_only / "results.csv").write_text("echo_step,seed,loss,accuracy,epochs_to_solve\n")
+    return {"run": run, "missing": tmp_path / "nope", "fifo": fifo, "results_only": results_only}
+
+
 @pytest.mark.parametrize("args, message", [c for c in CASES if needs_a_run(c[0])],
                          ids=[" ".join(a) for a, _ in CASES if needs_a_run(a)])
 def test_bad_input_about_a_run(args, message, existing_run, tmp_path):
     """In a process of its own, as a user types it: these load TensorFlow."""
     before = fingerprint(existing_run)
-    args = [a.format(run=existing_run, missing=tmp_path / "nope") for a in args]
+    names = placeholders(tmp_path, existing_run)
+    args = [a.format(**names) for a in args]
     done = subprocess.run([sys.executable, "-m", "rnnlab.cli"] + args, capture_output=True,
                           text=True, cwd=tmp_path, timeout=120)
     lines = done.stderr.strip().splitlines()
@@ -105,10 +143,61 @@ def test_bad_input_about_a_run(args, message, existing_run, tmp_path):
 def test_bad_input(args, message, tmp_path, monkeypatch, capsys):
     """In this process (they are refused before any training): main() returns 2 and
     prints one line; an exception escaping it would fail the test."""
-    monkeypatch.chdir(tmp_path)
-    args = [a.format(missing=tmp_path / "nope") for a in args]
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    names = placeholders(inputs)
+    args = [a.format(**names) for a in args]
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
     assert main(args) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("rnnlab: error: "), lines
     assert message in lines[0]
-    assert os.listdir(tmp_path) == []  # no run folder was started
+    assert os.listdir(work) == [] and not os.path.exists(inputs / "nope")  # nothing started
+
+
+EDITS = [  # (what a hand edit or damage did to config.json, the line that says so)
+    ('["not", "an", "object"]', "holds no readable config: it holds list"),
+    ('{"truncation": -1}', "holds a setting that cannot work: --truncation must be a positive"),
+    ('{"cell": "transformer"}', "--cell must be one of"),
+    ('{"state_size": "4"}', "--state-size must be a positive integer, got '4'"),
+    ('{"learning_rate": null}', "--learning-rate must be a positive number"),
+    ('{"task": "text", "data": "x.txt", "vocab": null}', "needs its characters (vocab)"),
+    ('{"epochs": 1', "holds no readable config"),
+    ('\u00ff\u00fe', "holds no readable config"),
+]
+
+
+@pytest.mark.parametrize("edit, message", EDITS, ids=[e for e, _ in EDITS])
+def test_a_damaged_config_json_is_named_by_every_command(edit, message, existing_run, tmp_path,
+                                                         capsys):
+    run = tmp_path / "run"
+    shutil.copytree(existing_run, run)
+    config = json.loads((run / "config.json").read_text())
+    if edit.startswith("{") and edit.endswith("}"):
+        text = json.dumps({**config, **json.loads(edit)})
+    else:
+        text = edit
+    (run / "config.json").write_text(text, encoding="latin-1" if "\u00ff" in edit else "utf-8")
+    before = fingerprint(run)
+    for command in (["eval", str(run)], ["predict", str(run), "--bits", "01"],
+                    ["export", str(run), str(tmp_path / "x")], ["sample", str(run)],
+                    ["diagnose", str(run)], ["train", "--resume", str(run)]):
+        assert main(command) == 2, command
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 6
+    for line in lines:
+        assert line.startswith(f"rnnlab: error: {run}/config.json holds ") and message in line
+    assert fingerprint(run) == before
+
+
+def test_a_config_that_does_not_fit_its_checkpoints_is_not_called_damaged(existing_run,
+                                                                          tmp_path, capsys):
+    run = tmp_path / "run"
+    shutil.copytree(existing_run, run)
+    config = json.loads((run / "config.json").read_text())
+    (run / "config.json").write_text(json.dumps({**config, "state_size": 8}))
+    assert main(["eval", str(run), "--series-length", "1000"]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "config.json does not fit the run's checkpoints" in line and "edited" in line

@@ -142,7 +142,7 @@ class Checkpointer:
     def describe_last(self) -> str:
         """Where the newest checkpoint stands, for a message that stops training."""
         if self.last_position is None:
-            return "no checkpoint was written before it"
+            return "no checkpoint was written before it"  # so the next run starts over
         epoch, window = self.last_position
         where = f"after epoch {epoch - 1}" if window == 0 else f"epoch {epoch}, window {window}"
         return f"the last good checkpoint ({where}) is kept in {self.run_dir}"

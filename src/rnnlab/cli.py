@@ -9,7 +9,6 @@ import signal
 import sys
 import threading
 
-from rnnlab import commands
 from rnnlab.config import ConfigError, cli_fields, setting_type
 from rnnlab.errors import (CheckpointError, RunDirError, TrainingDiverged, TrainingInterrupted,
                            UsageError, WriteError)
@@ -34,6 +33,8 @@ def _number(kind):
 def add_config_flags(parser: argparse.ArgumentParser) -> None:
     """One flag per TrainConfig field, its help and default taken from the field, and
     each task's own name for its lag (--copy-delay, ...), which sets echo_step."""
+    from rnnlab import commands
+
     for f, flag in cli_fields():
         kind = setting_type(f)
         choices = f.metadata.get("choices")
@@ -49,6 +50,8 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from rnnlab import commands  # NumPy and the task table: inside main's care for Ctrl-C
+
     parser = Parser(prog="rnnlab", description="Train recurrent networks with truncated "
                     "backpropagation through time, and see what they learn.")
     parser.add_argument("--verbose", action="store_true", help="keep TensorFlow's log lines")
@@ -136,12 +139,11 @@ def main(argv=None) -> int:
     """Run one command; what stops it is told in one line and an exit code (errors.py):
     2 bad input or run folder, 3 diverged, 4 out of disk or memory, 128 + N a signal."""
     argv = sys.argv[1:] if argv is None else argv
-    parser = build_parser()
     terminate = signal.getsignal(signal.SIGTERM)
     if threading.current_thread() is threading.main_thread():  # outside training too,
         signal.signal(signal.SIGTERM, _terminated)  # a kill unwinds: no half-written files
     try:
-        args = parser.parse_args(argv)
+        args = build_parser().parse_args(argv)
         if args.verbose:
             os.environ["RNNLAB_VERBOSE"] = "1"
         return args.func(args)

@@ -161,12 +161,12 @@ class TrainConfig:
 
     @classmethod
     def from_json(cls, text: str) -> "TrainConfig":
-        """The config a run folder's config.json holds; ConfigError when it is not an
-        object of settings (a hand-edited or damaged file). Unknown keys are ignored,
-        missing ones take their defaults, and every value is checked."""
+        """The config a run folder's config.json holds: ValueError when it is not an
+        object of settings (a hand-edited or damaged file), ConfigError when a setting
+        cannot work. Unknown keys are ignored, missing ones take their defaults."""
         data = json.loads(text)
         if not isinstance(data, dict):
-            raise ConfigError(f"it holds {type(data).__name__}, not an object of settings")
+            raise ValueError(f"it holds {type(data).__name__}, not an object of settings")
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known}).check_settings()
 

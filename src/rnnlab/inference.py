@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import secrets
+import shutil
 import weakref
 
 import numpy as np
@@ -10,7 +11,7 @@ from rnnlab._tf import Compiled, tf
 from rnnlab.checkpoint import restore_latest
 from rnnlab.corpus import encode_text, load_corpus
 from rnnlab.model import model_for
-from rnnlab.runfiles import read_config
+from rnnlab.runfiles import read_config, write_error
 from rnnlab.series import ADDING_TOLERANCE
 from rnnlab.tasks import TASKS
 
@@ -125,10 +126,15 @@ def export(run_dir: str, export_dir: str) -> str:
     """A SavedModel with the signature step(x [batch, 1], state [batch, width]) ->
     {probabilities [batch, C], state [batch, width]} (adding task: x [batch, 2] ->
     {prediction [batch], state}); start from a zero state (width: the model's
-    `state_width`, the state size for the vanilla cell)."""
+    `state_width`, the state size for the vanilla cell). A SavedModel that cannot be
+    written whole (a full disk) leaves no part of it: WriteError."""
     _, model = load_model(run_dir)
     stepper = Stepper(model)
-    tf.saved_model.save(stepper, export_dir, signatures={"step": stepper.step})
+    try:
+        tf.saved_model.save(stepper, export_dir, signatures={"step": stepper.step})
+    except (tf.errors.OpError, OSError) as err:
+        shutil.rmtree(export_dir, ignore_errors=True)  # it was empty or absent before
+        raise write_error(export_dir, err) from None
     return export_dir
 
 

@@ -26,8 +26,11 @@ RUN_FILES = ("config.json", "metrics.csv", "figure.png", "checkpoints", "tensorb
 
 
 def write_error(path: str, err: Exception) -> WriteError:
-    reason = getattr(err, "strerror", None) or str(err).strip().splitlines()[-1][:200]
-    return WriteError(f"cannot write {path}: {reason}")
+    """WriteError naming `path` and the system's reason (TensorFlow's errors end with it,
+    after the temporary file they were writing)."""
+    reason = getattr(err, "strerror", None) or getattr(err, "message", None) or str(err)
+    reason = reason.strip().splitlines()[-1].rsplit("; ", 1)[-1][:200] if reason.strip() else ""
+    return WriteError(f"cannot write {path}: {reason or type(err).__name__}")
 
 
 def write_atomic(path: str, text: str) -> None:

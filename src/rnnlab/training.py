@@ -13,6 +13,7 @@ from rnnlab.board import TensorBoardLog
 from rnnlab.checkpoint import Checkpointer, restore_latest
 from rnnlab.config import ConfigError, TrainConfig
 from rnnlab.corpus import load_corpus
+from rnnlab.errors import WriteError
 from rnnlab.model import model_for
 from rnnlab.optim import Adagrad
 from rnnlab.records import History, Progress
@@ -110,6 +111,10 @@ def _run(config, run_dir, model, optimizer, rng, progress: Progress, stdout) -> 
                     observers.Console(config, stdout or sys.stdout)]
         try:
             train_epochs(config, run_windows, draw_epoch, progress, watchers, request)
+        except WriteError as err:
+            watchers[-1].close()
+            board.close(quietly=True)
+            raise WriteError(f"{err}; training stopped, {checkpointer.describe_last()}") from None
         except BaseException:
             watchers[-1].close()
             board.close(quietly=True)
