@@ -69,7 +69,8 @@ def bench_tf_function(config):
     started = time.perf_counter()
     rng = np.random.RandomState(config.seed)
     model = EchoRNN(tutorial_init(rng, config.state_size))
-    optimizer = Adagrad(config.learning_rate, model.params)
+    optimizer = Adagrad(model.params)
+    rate = tf.constant(config.rate, tf.float32)
 
     @tf.function
     def train_window(x, y, state):
@@ -77,7 +78,7 @@ def bench_tf_function(config):
             logits, state = model.unroll(x, state)
             loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
                 labels=tf.transpose(y), logits=logits))
-        optimizer.apply(tape.gradient(loss, model.params), model.params)
+        optimizer.apply(tape.gradient(loss, model.params), model.params, rate, 1)
         return loss, state
 
     seconds, losses = [], []
@@ -105,7 +106,7 @@ def bench_keras(config):
     model = keras.Model(inputs, dense(rnn(inputs)))
     rnn.set_weights([p["W"][:1], p["W"][1:], p["b"][0]])
     dense.set_weights([p["W2"], p["b2"][0]])
-    model.compile(optimizer=keras.optimizers.Adagrad(config.learning_rate,
+    model.compile(optimizer=keras.optimizers.Adagrad(config.rate,
                                                      initial_accumulator_value=0.1),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     seconds, losses = [], []

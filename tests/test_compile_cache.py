@@ -32,10 +32,13 @@ def test_a_second_run_loads_the_compiled_program_and_computes_the_same(tmp_path)
     assert rnnlab("off", tmp_path / "c").returncode == 0  # no cache at all
     metrics = [(tmp_path / r / "metrics.csv").read_bytes() for r in "abc"]
     assert metrics[0] == metrics[1] == metrics[2]
-    # Another learning rate is another program: no stale hit.
+    # The learning rate is an input of the program: another rate, the same program.
     other = rnnlab(cache, tmp_path / "d", "--learning-rate", "0.1")
-    assert other.returncode == 0 and len(programs(cache)) == 2
+    assert other.returncode == 0 and programs(cache) == [program]
     assert (tmp_path / "d" / "metrics.csv").read_bytes() != metrics[0]
+    # Another state size is another program: no stale hit.
+    other = rnnlab(cache, tmp_path / "e", "--state-size", "5")
+    assert other.returncode == 0 and len(programs(cache)) == 2
 
 
 def test_a_damaged_program_is_compiled_afresh(tmp_path):

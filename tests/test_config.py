@@ -9,7 +9,7 @@ pytestmark = pytest.mark.fast
 def test_defaults_are_the_tutorials():
     c = TrainConfig()
     assert (c.epochs, c.series_length, c.truncation, c.state_size, c.echo_step,
-            c.batch_size, c.learning_rate) == (100, 50000, 15, 4, 3, 5, 0.3)
+            c.batch_size, c.optimizer, c.rate) == (100, 50000, 15, 4, 3, 5, "adagrad", 0.3)
     assert c.num_windows == 666
 
 

@@ -52,7 +52,7 @@ def test_the_task_table_holds_every_task_the_flags_offer():
     for name, task in TASKS.items():
         assert task.name == name
         assert task.inputs in ("bit", "symbols", "channels")
-        assert task.panels in ("bits", "probabilities", "characters", "sums")
+        assert task.panels in ("bits", "probabilities", "characters", "words", "sums")
         assert task.regression == (task.panels == "sums")
 
 

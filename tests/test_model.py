@@ -55,11 +55,12 @@ def test_carried_state_equals_one_long_unrolled_pass():
     config = TrainConfig(series_length=600, batch_size=5, truncation=15, seed=0).validate()
     rng = np.random.RandomState(0)
     model = EchoRNN(tutorial_init(rng, 4))
-    runner = compile_window_runner(model, Adagrad(0.0, model.params), config)
+    runner = compile_window_runner(model, Adagrad(model.params), config)
     x, y = echo_series(rng, config.series_length, config.echo_step, config.batch_size)
     xw = to_windows(x, 15).astype(np.float32)
     _, _, (state,), _ = runner(xw, to_windows(y, 15).astype(np.int32),
-                               model.zero_state(5), 0, config.num_windows, -1)
+                               model.zero_state(5), 0, config.num_windows, -1,
+                               np.float32(0.0), np.int64(0))
     used = x[:, :config.num_windows * 15].astype(np.float32)
     _, (last,) = model.unroll(tf.constant(used), model.zero_state(5))
     np.testing.assert_allclose(state.numpy(), last.numpy(), rtol=1e-5, atol=1e-6)
@@ -81,11 +82,11 @@ def test_tbptt_k1_k2_equals_the_explicit_unrolled_reference(stride):
     params = tutorial_init(rng, 4)
     params["W"] -= 0.5  # mixed signs: gradients that are not all alike
     model = EchoRNN(params)
-    runner = compile_window_runner(model, Adagrad(0.3, model.params), config)
+    runner = compile_window_runner(model, Adagrad(model.params), config)
     x, y = echo_series(rng, config.series_length, config.echo_step, config.batch_size)
     windows = 6
     runner(to_windows(x, 15, stride).astype(np.float32), to_windows(y, 15, stride).astype(np.int32),
-           model.zero_state(5), 0, windows, -1)
+           model.zero_state(5), 0, windows, -1, np.float32(0.3), np.int64(0))
     expected = numpy_bptt.tbptt(params, x, y, k1=stride, k2=15, windows=windows)
     for name, variable in zip(("W", "b", "W2", "b2"), model.params):
         np.testing.assert_allclose(variable.numpy(), expected[name], rtol=2e-4, atol=1e-5,

@@ -48,14 +48,15 @@ def test_compiled_chunk_is_traced_once_and_chunks_equal_one_call():
     for bounds in (whole_epoch, chunk_bounds(config.num_windows, config.log_every)):
         rng = np.random.RandomState(0)
         model = EchoRNN(tutorial_init(rng, 4))
-        runner = compile_window_runner(model, Adagrad(0.3, model.params), config)
+        runner = compile_window_runner(model, Adagrad(model.params), config)
         x, y = echo_series(rng, config.series_length, config.echo_step, config.batch_size)
         xw, yw = to_windows(x, 15).astype(np.float32), to_windows(y, 15).astype(np.int32)
         losses = np.zeros(config.num_windows, np.float32)
         state = model.zero_state(5)
         for _ in range(2):  # two epochs, the second on the carried weights
             for start, stop in bounds:
-                out, _, state, _ = runner(xw, yw, state, start, stop, -1)
+                out, _, state, _ = runner(xw, yw, state, start, stop, -1, np.float32(0.3),
+                                          np.int64(0))
                 losses[start:stop] = out.numpy()[start:stop]
         assert runner.experimental_get_tracing_count() == 1
         results.append((losses.copy(), model.W.numpy()))

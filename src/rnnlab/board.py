@@ -44,13 +44,15 @@ class TensorBoardLog:
         self._write(event_pb2.Event(wall_time=wall_time, step=step,
                                     summary=summary_pb2.Summary(value=values)))
 
-    def write_epoch(self, epoch: int, losses: np.ndarray, accuracies: np.ndarray) -> None:
+    def write_epoch(self, epoch: int, losses: np.ndarray, accuracies: np.ndarray,
+                    extra: dict | None = None) -> None:
+        """The epoch's window scalars, its means, and `extra` epoch scalars (tag__name: value)."""
         now, first = time.time(), epoch * len(losses)
         for i, (loss, accuracy) in enumerate(zip(losses.tolist(), accuracies.tolist())):
             if loss == loss:  # NaN: a window without targets (adding task) has nothing to log
                 self._scalars(first + i, now, window__loss=loss, window__accuracy=accuracy)
         self._scalars(epoch, now, epoch__loss=float(np.nanmean(losses)),
-                      epoch__accuracy=float(np.nanmean(accuracies)))
+                      epoch__accuracy=float(np.nanmean(accuracies)), **(extra or {}))
         try:
             self.records.flush()
         except tf.errors.OpError as err:

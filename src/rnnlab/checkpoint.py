@@ -17,6 +17,7 @@ from rnnlab.records import Progress
 from rnnlab.runfiles import write_error
 
 CHECKPOINT_DIR = "checkpoints"
+BEST_DIR = os.path.join(CHECKPOINT_DIR, "best")  # the lowest validation loss's, beside them
 KEEP = 3
 
 
@@ -37,17 +38,19 @@ def _checkpoint(model, optimizer, state) -> tf.train.Checkpoint:
     return tf.train.Checkpoint(model=model, optimizer=optimizer, progress=state)
 
 
-def checkpoint_paths(run_dir: str) -> list:
+def checkpoint_paths(run_dir: str, folder: str = CHECKPOINT_DIR) -> list:
     """Checkpoint prefixes of a run, newest first (found on disk, not from an index file
     that a kill may have left stale)."""
-    found = glob.glob(os.path.join(run_dir, CHECKPOINT_DIR, "ckpt-*.index"))
+    found = glob.glob(os.path.join(run_dir, folder, "ckpt-*.index"))
     numbered = [(int(m.group(1)), p[:-len(".index")]) for p in found
                 if (m := re.search(r"ckpt-(\d+)\.index$", p))]
     return [p for _, p in sorted(numbered, reverse=True)]
 
 
-def restore_latest(run_dir: str, model, optimizer=None, warn=None, tries: int = 5) -> Progress:
-    """Load the newest readable checkpoint into `model` (and `optimizer`); return its Progress.
+def restore_latest(run_dir: str, model, optimizer=None, warn=None, tries: int = 5,
+                   best: bool = False) -> Progress:
+    """Load the newest readable checkpoint into `model` (and `optimizer`); return its
+    Progress. With `best`, the best one (by validation loss) where the run has one.
 
     An unreadable checkpoint (truncated, corrupt) is reported in one line and the next
     older one is tried; with none readable, CheckpointError. So is a checkpoint that does
@@ -56,7 +59,7 @@ def restore_latest(run_dir: str, model, optimizer=None, warn=None, tries: int = 
     passed over without a word.
     """
     warn = warn or (lambda line: print(line, file=sys.stderr))
-    paths = checkpoint_paths(run_dir)
+    paths = (best and checkpoint_paths(run_dir, BEST_DIR)) or checkpoint_paths(run_dir)
     if not paths:
         raise CheckpointError(f"{run_dir!r} holds no checkpoint: its run stopped before the "
                               f"first one; start it over with the same `rnnlab train` command")
@@ -82,7 +85,7 @@ def restore_latest(run_dir: str, model, optimizer=None, warn=None, tries: int = 
         except Exception as err:
             damaged += _unreadable(path, run_dir, err, warn)
     if not damaged and tries > 1:  # all rotated away while we read: newer ones are there
-        return restore_latest(run_dir, model, optimizer, warn, tries - 1)
+        return restore_latest(run_dir, model, optimizer, warn, tries - 1, best)
     raise CheckpointError(f"no readable checkpoint in {run_dir!r}: all {len(paths)} are damaged")
 
 
@@ -106,38 +109,35 @@ class Checkpointer:
         self.state = _ProgressState()
         checkpoint = _checkpoint(model, optimizer, self.state)
         self.folder = os.path.join(run_dir, CHECKPOINT_DIR)
-        self.remove_partial_saves()
-        existing = checkpoint_paths(run_dir)
+        self.best_folder = os.path.join(run_dir, BEST_DIR)
+        for folder in (self.folder, self.best_folder):
+            remove_partial_saves(folder)
         self.manager = tf.train.CheckpointManager(checkpoint, self.folder, max_to_keep=KEEP)
-        if existing:  # a resumed run goes on numbering after its checkpoints
-            checkpoint.save_counter.assign(int(existing[0].rsplit("-", 1)[1]))
+        self.best = tf.train.CheckpointManager(_checkpoint(model, optimizer, self.state),
+                                               self.best_folder, max_to_keep=1)
+        for manager, folder in ((self.manager, CHECKPOINT_DIR), (self.best, BEST_DIR)):
+            existing = checkpoint_paths(run_dir, folder)
+            if existing:  # a resumed run goes on numbering after its checkpoints
+                manager.checkpoint.save_counter.assign(int(existing[0].rsplit("-", 1)[1]))
         self.run_dir = run_dir
         self.last_save = float("-inf")  # time.monotonic() of the last save
         self.last_position = None       # (epoch, window) the newest checkpoint holds
 
-    def save(self, progress: Progress) -> str:
-        """A checkpoint of the model, optimizer and `progress`; WriteError (and nothing
-        of it left behind) when it cannot be written."""
+    def save(self, progress: Progress, best: bool = False) -> str:
+        """A checkpoint of the model, optimizer and `progress` (`best`: as the best so
+        far, beside the newest); WriteError (and nothing of it left behind) when it
+        cannot be written."""
         self.state.progress = progress
+        manager, folder = (self.best, self.best_folder) if best else (self.manager, self.folder)
         try:
-            path = self.manager.save()
+            path = manager.save()
         except (tf.errors.OpError, OSError) as err:
-            self.remove_partial_saves()
-            raise write_error(self.folder, err) from None
-        self.last_save = time.monotonic()
-        self.last_position = (progress.epoch, progress.window)
+            remove_partial_saves(folder)
+            raise write_error(folder, err) from None
+        if not best:
+            self.last_save = time.monotonic()
+            self.last_position = (progress.epoch, progress.window)
         return path
-
-    def remove_partial_saves(self) -> None:
-        """What a save that failed or was killed left: TensorFlow's temporary folders
-        and data files whose index was never written."""
-        complete = {p + "." for p in checkpoint_paths(os.path.dirname(self.folder))}
-        for path in glob.glob(os.path.join(self.folder, "ckpt-*")):
-            if "_temp" in os.path.basename(path):
-                shutil.rmtree(path, ignore_errors=True)
-            elif not any(path.startswith(prefix) for prefix in complete):
-                with contextlib.suppress(OSError):
-                    os.unlink(path)
 
     def describe_last(self) -> str:
         """Where the newest checkpoint stands, for a message that stops training."""
@@ -146,3 +146,16 @@ class Checkpointer:
         epoch, window = self.last_position
         where = f"after epoch {epoch - 1}" if window == 0 else f"epoch {epoch}, window {window}"
         return f"the last good checkpoint ({where}) is kept in {self.run_dir}"
+
+
+def remove_partial_saves(folder: str) -> None:
+    """What a save that failed or was killed left in `folder`: TensorFlow's temporary
+    folders and data files whose index was never written."""
+    complete = {p + "." for p in glob.glob(os.path.join(folder, "ckpt-*.index"))}
+    complete = {p[:-len("index.")] for p in complete}
+    for path in glob.glob(os.path.join(folder, "ckpt-*")):
+        if "_temp" in os.path.basename(path):
+            shutil.rmtree(path, ignore_errors=True)
+        elif not any(path.startswith(prefix) for prefix in complete):
+            with contextlib.suppress(OSError):
+                os.unlink(path)

@@ -70,10 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="overwrite the run folder if it already holds a run")
     train.set_defaults(func=commands.cmd_train)
 
-    ev = subcommands.add_parser("eval", help="loss and accuracy of a trained run on fresh data")
+    ev = subcommands.add_parser("eval", help="loss and accuracy of a trained run on fresh data "
+                                "(text and words runs: on a part of their file)")
     ev.add_argument("run_dir", metavar="RUN_DIR")
     ev.add_argument("--series-length", type=_number(int), help="bits (default: the run's)")
     ev.add_argument("--seed", type=_number(int), help="seed of the fresh data (default: drawn)")
+    ev.add_argument("--split", choices=("train", "val", "test"),
+                    help="text and words runs: the part of the file (default: test, where "
+                    "the run holds one out)")
     ev.add_argument("--json", action="store_true", help="print JSON")
     ev.set_defaults(func=commands.cmd_eval)
 
@@ -88,12 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("export_dir", metavar="DIR")
     ex.set_defaults(func=commands.cmd_export)
 
-    sa = subcommands.add_parser("sample", help="write text with a --task text run")
+    sa = subcommands.add_parser("sample", help="write text with a --task text or words run")
     sa.add_argument("run_dir", metavar="RUN_DIR")
-    sa.add_argument("--length", type=_number(int), default=200, help="characters (default: 200)")
+    sa.add_argument("--length", type=_number(int), default=200,
+                    help="characters, or words (default: 200)")
     sa.add_argument("--temperature", type=_number(float), default=1.0,
                     help="softmax temperature: lower is safer, higher wilder (default: 1.0)")
-    sa.add_argument("--prime", default="", help="text to start from (default: a random character)")
+    sa.add_argument("--prime", default="", help="text to start from (default: a random symbol)")
     sa.add_argument("--seed", type=_number(int), help="seed of the sampling (default: drawn)")
     sa.set_defaults(func=commands.cmd_sample)
 
@@ -129,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     dg.add_argument("--seed", type=_number(int), default=0, help="seed of that data (default: 0)")
     dg.set_defaults(func=commands.cmd_diagnose)
 
+    for sub in (ev, ex, sa):
+        sub.add_argument("--newest", action="store_true", help="use the newest checkpoint, "
+                         "not the best by validation loss (runs with a validation part)")
     for sub in (train, ev, pr, ex, sa, sw, rp, dg):
         sub.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
                          help="keep TensorFlow's log lines")

@@ -99,11 +99,24 @@ def cmd_eval(args) -> int:
         settings.check_fits(config.replace(series_length=args.series_length).validate())
     if args.seed is not None:
         config.replace(seed=args.seed).validate()
+    if args.split is not None and task.synthetic:
+        raise UsageError(f"run {args.run_dir!r} is a --task {config.task} run: it has no file "
+                         f"to split; eval draws fresh data (--series-length, --seed)")
+    fractions = {"val": config.val_fraction, "test": config.test_fraction}
+    if args.split in fractions and not fractions[args.split]:
+        raise UsageError(f"run {args.run_dir!r} holds no {args.split} part of its file "
+                         f"(--{args.split}-fraction {fractions[args.split] or 0}); "
+                         f"try --split train")
     from rnnlab.inference import evaluate
 
-    result = evaluate(args.run_dir, args.series_length, args.seed)
+    result = evaluate(args.run_dir, args.series_length, args.seed, args.split, args.newest)
     if args.json:
         print(json.dumps(result, indent=2))
+    elif "split" in result:
+        print(f"{result['run']}: {result['split']} part, {result['positions']} {task.noun}: "
+              f"loss {result['loss']:.4f} nats ({result['bits_per_symbol']:.4f} bits) per "
+              f"{task.noun[:-1]}, perplexity {result['perplexity']:.2f}, accuracy "
+              f"{result['accuracy']:.4f}")
     else:
         noun = task.noun
         print(f"{result['run']}: loss {result['loss']:.4f}, accuracy {result['accuracy']:.5f} "
@@ -148,9 +161,10 @@ def _chain(first, rest):
 
 def cmd_sample(args) -> int:
     config = runfiles.read_config(args.run_dir)
-    if not TASKS[config.task].writes_text:
+    task = TASKS[config.task]
+    if not task.writes_text:
         raise UsageError(f"run {args.run_dir!r} is a --task {config.task} run; sample needs a "
-                         f"--task text run")
+                         f"--task text or words run")
     if args.length < 1:
         raise UsageError(f"--length must be a positive integer, got {args.length}")
     if not 0 < args.temperature < float("inf"):
@@ -160,13 +174,14 @@ def cmd_sample(args) -> int:
     from rnnlab.corpus import encode_text
 
     try:
-        encode_text(args.prime, config.vocab)
+        if not task.word_level:  # words the model does not know are <unk>'s
+            encode_text(args.prime, config.vocab)
     except ValueError as err:
         raise UsageError(f"--prime: {err}") from None
     from rnnlab.inference import sample_stream
 
     for text in sample_stream(args.run_dir, args.length, args.temperature, args.prime,
-                              args.seed):
+                              args.seed, newest=args.newest):
         sys.stdout.write(text)
         sys.stdout.flush()
     print()
@@ -181,7 +196,7 @@ def cmd_export(args) -> int:
     runfiles.check_output_folder(args.export_dir, "export folder")
     from rnnlab.inference import export
 
-    export(args.run_dir, args.export_dir)
+    export(args.run_dir, args.export_dir, args.newest)
     if TASKS[config.task].regression:
         print(f"SavedModel written to {args.export_dir}: step(x [batch, 2], state) -> "
               f"(prediction, state)")

@@ -19,7 +19,12 @@ PLOT_MODES = ("auto", "live", "file", "none")
 CELLS = ("vanilla", "lstm", "gru", "keras-simple", "keras-lstm", "keras-gru")
 GATES = {"vanilla": 1, "lstm": 4, "gru": 3}  # blocks of `units` columns in a cell's W
 INITS = ("tutorial", "glorot")
-TASKS = ("echo", "dependency", "copy", "adding", "text")
+TASKS = ("echo", "dependency", "copy", "adding", "text", "words")
+OPTIMIZERS = ("adagrad", "sgd", "momentum", "rmsprop", "adam")
+# Each optimizer's customary learning rate: Keras's defaults, the tutorial's for Adagrad.
+DEFAULT_RATES = {"adagrad": 0.3, "sgd": 0.01, "momentum": 0.01, "rmsprop": 0.001,
+                 "adam": 0.001}
+HELD_OUT = 0.05  # the default --val-fraction and --test-fraction of a new text run
 LAYOUTS = ("tutorial", "rows")
 
 
@@ -44,7 +49,19 @@ class TrainConfig:
                           "back this many steps after they were shown), the episode length "
                           "(adding); also --copy-delay, --episode-length")
     batch_size: int = _opt(5, "parallel rows the series is cut into")
-    learning_rate: float = _opt(0.3, "Adagrad learning rate")
+    learning_rate: Optional[float] = _opt(None, "learning rate (default: the optimizer's "
+                                          "customary one: " + ", ".join(
+                                              f"{k} {v}" for k, v in DEFAULT_RATES.items()) + ")")
+    optimizer: str = _opt("adagrad", "adagrad (TF1's, the tutorial's), sgd, momentum (0.9), "
+                          "rmsprop or adam (as Keras computes them)", choices=OPTIMIZERS)
+    clip: Optional[float] = _opt(None, "clip gradients to this global norm (default: no clipping)")
+    lr_decay: Optional[float] = _opt(None, "multiply the learning rate by this after an epoch "
+                                     "whose validation loss (training loss, without a "
+                                     "validation part) did not improve (default: never)")
+    dropout: float = _opt(0.0, "dropout rate between stacked layers and before the output "
+                          "layer, not on the recurrent connections; off in eval and sampling")
+    embedding: Optional[int] = _opt(None, "a learned input embedding of this width instead of "
+                                    "one-hot inputs (text, words, copy)")
     cell: str = _opt("vanilla", "recurrent cell: from scratch (vanilla, lstm, gru) or "
                      "Keras's own (keras-simple, keras-lstm, keras-gru)", choices=CELLS)
     layers: int = _opt(1, "stacked recurrent layers")
@@ -53,9 +70,17 @@ class TrainConfig:
                                "else glorot)", choices=INITS)
     task: str = _opt("echo", "echo: the tutorial's; dependency: y depends on x 3 and 8 "
                      "steps back (R2RT); copy: recall 10 symbols; adding: sum the two marked "
-                     "values of each episode; text: next character of --data", choices=TASKS)
-    data: Optional[str] = _opt(None, "UTF-8 text file for --task text (each epoch reads it "
-                               "all; --series-length is taken from it)")
+                     "values of each episode; text: next character of --data; words: next "
+                     "word of --data", choices=TASKS)
+    data: Optional[str] = _opt(None, "UTF-8 text file for --task text or words (each epoch "
+                               "reads its training part; --series-length is taken from it)")
+    val_fraction: Optional[float] = _opt(None, f"text and words: the part of --data after the "
+                                         f"training part held out for validation (default "
+                                         f"{HELD_OUT})")
+    test_fraction: Optional[float] = _opt(None, f"text and words: the last part of --data, "
+                                          f"held out for `rnnlab eval` (default {HELD_OUT})")
+    max_vocab: Optional[int] = _opt(None, "words: the most frequent words of the training "
+                                    "part kept, the rest <unk> (default: all)")
     layout: str = _opt("tutorial", "tutorial: one series cut into rows (row r continues row "
                        "r-1); rows: each row its own series, every target predictable",
                        choices=LAYOUTS)
@@ -76,7 +101,8 @@ class TrainConfig:
                             "(adding task)", cli=False)
     num_inputs: int = _opt(1, "input width: 1 bit, one-hot characters, or (value, marker)",
                            cli=False)
-    vocab: Optional[str] = _opt(None, "the text task's characters, in class order", cli=False)
+    vocab: Optional[str] = _opt(None, "the text task's characters (words: the words, one a "
+                                "line), in class order", cli=False)
 
     @property
     def row_length(self) -> int:
@@ -86,6 +112,11 @@ class TrainConfig:
     def step_size(self) -> int:
         """k1: steps the carried state advances per window (the stride, or truncation)."""
         return self.stride or self.truncation
+
+    @property
+    def rate(self) -> float:
+        """The learning rate: the one set, or the optimizer's customary one."""
+        return DEFAULT_RATES[self.optimizer] if self.learning_rate is None else self.learning_rate
 
     @property
     def num_windows(self) -> int:
@@ -112,8 +143,21 @@ class TrainConfig:
             if allowed and value not in allowed:
                 raise ConfigError(f"--{flag(f.name)} must be one of {', '.join(allowed)}, "
                                   f"got {value!r}")
-        if not (_is_number(self.learning_rate) and 0 < self.learning_rate < float("inf")):
-            raise ConfigError(f"--learning-rate must be a positive number, got {self.learning_rate!r}")
+        for name in ("learning_rate", "clip"):
+            value = getattr(self, name)
+            if value is not None and not (_is_number(value) and 0 < value < float("inf")):
+                raise ConfigError(f"--{flag(name)} must be a positive number, got {value!r}")
+        if self.lr_decay is not None and not (_is_number(self.lr_decay) and 0 < self.lr_decay <= 1):
+            raise ConfigError(f"--lr-decay must be a number in (0, 1], got {self.lr_decay!r}")
+        if not (_is_number(self.dropout) and 0 <= self.dropout < 1):
+            raise ConfigError(f"--dropout must be a number in [0, 1), got {self.dropout!r}")
+        for name in ("val_fraction", "test_fraction"):
+            value = getattr(self, name)
+            if value is not None and not (_is_number(value) and 0 <= value < 0.5):
+                raise ConfigError(f"--{flag(name)} must be a number in [0, 0.5), got {value!r}")
+        if self.max_vocab is not None and self.max_vocab < 2:
+            raise ConfigError(f"--max-vocab must be at least 2 (a word and <unk>), "
+                              f"got {self.max_vocab}")
         if not (_is_number(self.checkpoint_every) and 0 <= self.checkpoint_every < float("inf")):
             raise ConfigError(f"--checkpoint-every must be a number of seconds >= 0, "
                               f"got {self.checkpoint_every!r}")
@@ -144,9 +188,11 @@ class TrainConfig:
         return self
 
     def with_run_defaults(self) -> "TrainConfig":
-        """A drawn seed (recorded in config.json) and the run folder runs/<date-time>,
-        where the user gave none."""
+        """The optimizer's customary learning rate, a drawn seed (recorded in
+        config.json) and the run folder runs/<date-time>, where the user gave none."""
         config = self
+        if config.learning_rate is None:  # recorded, as the seed is
+            config = config.replace(learning_rate=config.rate)
         if config.seed is None:
             config = config.replace(seed=secrets.randbelow(2**32))
         if config.out is None:

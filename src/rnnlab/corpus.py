@@ -1,6 +1,9 @@
-"""Text as training data: reading a file (--data), its characters, and their ids."""
+"""Text as training data: reading a file (--data), its symbols (characters, or words as
+PyTorch's word_language_model reads them), their ids, and the parts held out for
+validation and test (by position: training first, then validation, then test)."""
 from __future__ import annotations
 
+import collections
 import os
 import stat
 
@@ -9,6 +12,7 @@ import numpy as np
 from rnnlab.config import ConfigError
 
 MAX_TEXT_BYTES = 2**30  # a corpus is read whole into memory, with a few arrays of its length
+UNKNOWN, END_OF_LINE = "<unk>", "<eos>"
 
 
 class TextError(ConfigError):
@@ -44,16 +48,57 @@ def read_text(path: str) -> str:
         raise TextError(f"--data {path!r} is not UTF-8 text (byte {err.start} is not)") from None
 
 
-def text_settings(text: str, batch_size: int, truncation: int, path: str) -> dict:
-    """What the text task fixes from its file: the characters, the series length."""
-    series_length = (len(text) - 1) // batch_size * batch_size
-    if series_length // batch_size < truncation:
-        raise TextError(f"--data {path!r} is too short: {len(text)} characters make "
-                        f"{batch_size} rows of {series_length // batch_size}, shorter than one "
-                        f"window (--truncation {truncation})")
-    vocab = "".join(sorted(set(text)))
-    return {"vocab": vocab, "num_classes": len(vocab), "num_inputs": len(vocab),
-            "series_length": series_length}
+def words_of(text: str) -> list:
+    """Whitespace-separated words, and an end-of-line token after each line."""
+    lines = text.split("\n")
+    if lines[-1] == "":  # the file's last newline ends its last line, not a new one
+        lines.pop()
+    return [word for line in lines for word in line.split() + [END_OF_LINE]]
+
+
+def part_sizes(total: int, val_fraction: float | None, test_fraction: float | None) -> tuple:
+    """(training, validation, test) symbols of a text of `total`, split by position."""
+    val, test = int(total * (val_fraction or 0)), int(total * (test_fraction or 0))
+    return total - val - test, val, test
+
+
+def word_vocab(words: list, max_vocab: int | None) -> list:
+    """The training part's words, most frequent first (ties in alphabetical order), at
+    most max_vocab of them with <unk> (always there: held-out words may be new)."""
+    counts = collections.Counter(words)
+    counts.pop(UNKNOWN, None)
+    ranked = sorted(counts, key=lambda w: (-counts[w], w))
+    keep = len(ranked) if max_vocab is None else max_vocab - 1
+    return ranked[:keep] + [UNKNOWN]
+
+
+def text_settings(text: str, config, words: bool = False) -> dict:
+    """What the text (or `words`) task fixes from its file: the symbols the model knows
+    (characters: all of the file's; words: the training part's), the series length of
+    the training part. TextError when a part is shorter than one window."""
+    symbols = words_of(text) if words else text
+    sizes = part_sizes(len(symbols), config.val_fraction, config.test_fraction)
+    for name, size in zip(("training", "validation", "test"), sizes):
+        fraction = {"validation": config.val_fraction, "test": config.test_fraction}.get(name, 1)
+        if fraction and (size - 1) // config.batch_size < config.truncation:
+            unit = "words" if words else "characters"
+            raise TextError(f"--data {config.data!r} is too short: its {name} part has "
+                            f"{size} {unit}, {config.batch_size} rows of "
+                            f"{max(size - 1, 0) // config.batch_size}, shorter than one window "
+                            f"(--truncation {config.truncation})")
+    if words:
+        vocab = "\n".join(word_vocab(symbols[:sizes[0]], config.max_vocab))
+        classes = vocab.count("\n") + 1
+    else:
+        vocab = "".join(sorted(set(text)))
+        classes = len(vocab)
+    return {"vocab": vocab, "num_classes": classes, "num_inputs": classes,
+            "series_length": (sizes[0] - 1) // config.batch_size * config.batch_size}
+
+
+def symbols_of_vocab(config, words: bool = False) -> list:
+    """The model's classes, in order: characters, or words."""
+    return config.vocab.split("\n") if words else list(config.vocab)
 
 
 def _code_points(text: str) -> np.ndarray:
@@ -65,8 +110,7 @@ def encode_text(text: str, vocab: str) -> np.ndarray:
     `vocab` is a TextError naming it."""
     points, known = _code_points(text), _code_points(vocab)
     order = np.argsort(known)
-    found = np.searchsorted(known[order], points)
-    found = np.minimum(found, len(known) - 1)
+    found = np.minimum(np.searchsorted(known[order], points), len(known) - 1)
     ids = order[found]
     missing = np.flatnonzero(known[ids] != points) if len(known) else np.arange(len(points))
     if len(missing):
@@ -76,11 +120,24 @@ def encode_text(text: str, vocab: str) -> np.ndarray:
     return ids.astype(np.int64)
 
 
-def load_corpus(config) -> np.ndarray:
-    """The text task's characters as ids, checked against what the run was set up with."""
+def encode_words(words: list, vocab: list) -> np.ndarray:
+    """Words -> class ids; a word outside `vocab` is <unk>'s."""
+    index = {word: i for i, word in enumerate(vocab)}
+    unknown = index[UNKNOWN]
+    return np.array([index.get(word, unknown) for word in words], dtype=np.int64)
+
+
+def load_corpus(config, words: bool = False) -> dict:
+    """The text (or `words`) task's symbols as ids, {"train", "val", "test"} by
+    position, checked against what the run was set up with."""
     text = read_text(config.data)
-    if text_settings(text, config.batch_size, config.truncation, config.data) != {
+    if text_settings(text, config, words) != {
             "vocab": config.vocab, "num_classes": config.num_classes,
             "num_inputs": config.num_inputs, "series_length": config.series_length}:
         raise TextError(f"--data {config.data!r} has changed since the run began")
-    return encode_text(text, config.vocab)
+    if words:
+        ids = encode_words(words_of(text), symbols_of_vocab(config, words))
+    else:
+        ids = encode_text(text, config.vocab)
+    train, val, _ = part_sizes(len(ids), config.val_fraction, config.test_fraction)
+    return {"train": ids[:train], "val": ids[train:train + val], "test": ids[train + val:]}

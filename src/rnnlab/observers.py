@@ -59,9 +59,18 @@ class Console(Observer):
         self.close()
         losses, accuracies = progress.losses[-1], progress.accuracies[-1]
         self.out.write(f"Epoch {epoch.number} done: mean loss {np.nanmean(losses):.4f}, "
-                       f"accuracy {np.nanmean(accuracies):.4f}, {progress.seconds[-1]:.3f} s"
-                       f"{self.note}\n")
+                       f"accuracy {np.nanmean(accuracies):.4f}{self.validation(progress)}, "
+                       f"{progress.seconds[-1]:.3f} s{self.note}\n")
         self.out.flush()
+
+    def validation(self, progress) -> str:
+        """The validation loss in the field's units: bits per character, perplexity."""
+        if not (progress.val_losses and np.isfinite(progress.val_losses[-1])):
+            return ""
+        loss = progress.val_losses[-1]
+        if TASKS[self.config.task].word_level:
+            return f", validation loss {loss:.4f} (perplexity {np.exp(loss):.1f})"
+        return f", validation loss {loss:.4f} ({loss / np.log(2):.4f} bits per character)"
 
     def interrupted(self, progress, epoch):
         self.close()
@@ -115,10 +124,13 @@ class TextSample(Observer):
         c = self.config
         shown = self.live is not None or c.gif or progress.epoch == c.epochs
         if progress.snapshots and shown:
+            from rnnlab.corpus import symbols_of_vocab
             from rnnlab.inference import write_text
 
+            words = TASKS[c.task].word_level
             progress.snapshots[-1].sample = write_text(
-                self.model, c.vocab, 80, 0.8, "", np.random.RandomState([c.seed, epoch.number]))
+                self.model, symbols_of_vocab(c, words), 16 if words else 80, 0.8, "",
+                np.random.RandomState([c.seed, epoch.number]), words)
 
 
 class Metrics(Observer):
@@ -142,13 +154,17 @@ class Metrics(Observer):
 
 
 class Board(Observer):
-    """TensorBoard's scalars, per window and per epoch."""
+    """TensorBoard's scalars, per window and per epoch (validation and learning rate too)."""
 
     def __init__(self, board):
         self.board = board
 
     def epoch_done(self, progress, epoch):
-        self.board.write_epoch(epoch.number, progress.losses[-1], progress.accuracies[-1])
+        extra = {"epoch__learning_rate": float(progress.learning_rates[-1])}
+        if progress.val_losses and np.isfinite(progress.val_losses[-1]):
+            extra.update(epoch__val_loss=float(progress.val_losses[-1]),
+                         epoch__val_accuracy=float(progress.val_accuracies[-1]))
+        self.board.write_epoch(epoch.number, progress.losses[-1], progress.accuracies[-1], extra)
 
 
 class Checkpoints(Observer):
@@ -166,3 +182,89 @@ class Checkpoints(Observer):
 
     def interrupted(self, progress, epoch):
         self.checkpointer.save(progress)
+
+
+class Validation(Observer):
+    """The validation part's loss and accuracy after each epoch, the state carried
+    across its windows (as word_language_model evaluates), added to the progress: NaN
+    for a run without one."""
+
+    def __init__(self, config, model, corpus):
+        self.config, self.model = config, model
+        self.ids = corpus["val"] if corpus is not None and len(corpus["val"]) else None
+
+    def epoch_done(self, progress, epoch):
+        if self.ids is None:
+            progress.val_losses.append(float("nan"))
+            progress.val_accuracies.append(float("nan"))
+            return
+        from rnnlab.inference import held_out_scores
+
+        scores = held_out_scores(self.model, self.ids, self.config.batch_size,
+                                 self.config.truncation)
+        progress.val_losses.append(scores["loss"])
+        progress.val_accuracies.append(scores["accuracy"])
+
+
+def monitored_loss(progress) -> np.ndarray:
+    """What an epoch is judged by: its validation loss, or without a validation part its
+    mean training loss (per member, for a population)."""
+    if progress.val_losses and np.isfinite(progress.val_losses[-1]).all():
+        return np.asarray(progress.val_losses[-1])
+    return np.nanmean(progress.losses[-1], axis=0)
+
+
+class Improvement(Observer):
+    """After each epoch: a validation loss lower than any before is kept as the best
+    checkpoint (beside the newest); a loss that did not improve multiplies the learning
+    rate by --lr-decay (per member, for a population)."""
+
+    def __init__(self, config, checkpoints=None):
+        self.config, self.checkpoints = config, checkpoints
+
+    def epoch_done(self, progress, epoch):
+        loss = monitored_loss(progress)
+        improved = loss < progress.best_loss
+        progress.best_loss = np.where(improved, loss, progress.best_loss)
+        if np.ndim(progress.best_loss) == 0:
+            progress.best_loss = float(progress.best_loss)
+        if self.config.lr_decay:
+            progress.rate_scale = np.where(improved, progress.rate_scale,
+                                           progress.rate_scale * self.config.lr_decay)
+            if np.ndim(progress.rate_scale) == 0:
+                progress.rate_scale = float(progress.rate_scale)
+        validated = progress.val_losses and np.isfinite(progress.val_losses[-1])
+        if self.checkpoints is not None and validated and improved:
+            self.checkpoints.save(progress, best=True)
+
+
+class EpochsFile(Observer):
+    """epochs.csv: one row per epoch, the epoch's mean training loss and accuracy, its
+    validation loss and accuracy (empty without a validation part), its learning rate and
+    seconds; written whole when the run starts or resumes, then appended."""
+
+    HEADER = "epoch,train_loss,train_accuracy,val_loss,val_accuracy,learning_rate,seconds\n"
+
+    def __init__(self, run_dir: str, progress, default_rate: float):
+        self.path = os.path.join(run_dir, "epochs.csv")
+        self.default_rate = default_rate  # what a checkpoint from before rates were kept trained at
+        rows = [self.row(progress, e) for e in range(len(progress.losses))]
+        runfiles.write_atomic(self.path, self.HEADER + "".join(rows))
+
+    def row(self, progress, e: int) -> str:
+        def number(values, fmt="{:.6g}"):
+            value = values[e] if e < len(values) else float("nan")
+            return "" if not np.isfinite(value) else fmt.format(float(value))
+
+        rate = progress.learning_rates[e] if e < len(progress.learning_rates) else self.default_rate
+        return (f"{e},{np.nanmean(progress.losses[e]):.6g},{np.nanmean(progress.accuracies[e]):.6g},"
+                f"{number(progress.val_losses)},{number(progress.val_accuracies)},"
+                f"{float(rate):.6g},{progress.seconds[e]:.3f}\n")
+
+    def epoch_done(self, progress, epoch):
+        row = self.row(progress, len(progress.losses) - 1)
+        try:
+            with open(self.path, "a") as f:
+                f.write(row)
+        except OSError as err:
+            raise runfiles.write_error(self.path, err) from None

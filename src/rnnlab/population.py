@@ -14,7 +14,8 @@ import numpy as np
 from rnnlab._tf import Compiled, tf
 from rnnlab.config import MEMBER_SETTINGS, TrainConfig, shape_key
 from rnnlab.model import RNN, init_params
-from rnnlab.optim import Adagrad
+from rnnlab.optim import make_optimizer
+from rnnlab.observers import Improvement
 from rnnlab.records import Progress
 from rnnlab.settings import check_member
 from rnnlab.tasks import TASKS
@@ -67,7 +68,7 @@ def train_population(configs: list) -> dict:
     members = [init_params(rng, c.cell, c.layers, c.state_size, c.num_inputs,
                            c.num_classes, c.init) for rng, c in zip(rngs, configs)]
     model = PopulationRNN(members, first.cell, task.regression)
-    optimizer = Adagrad([c.learning_rate for c in configs], model.params)
+    optimizer = make_optimizer(first.optimizer, model.params)
     run_windows = Compiled(lambda: compile_window_runner(model, optimizer, first))
 
     def draw_epoch(progress: Progress):  # each member draws from its own stream
@@ -76,7 +77,8 @@ def train_population(configs: list) -> dict:
                         np.stack([y for _, y in drawn]), population=True)
 
     zeros = [s.numpy() for s in model.zero_state(first.batch_size)]
+    rates = np.array([c.rate for c in configs], np.float32)
     progress = Progress.start(first.num_windows, zeros, members=(len(configs),))
-    train_epochs(first, run_windows, draw_epoch, progress, [])
+    train_epochs(first, run_windows, draw_epoch, progress, [Improvement(first)], base_rate=rates)
     history = progress.history
     return {"loss": history.epoch_loss.T, "accuracy": history.epoch_accuracy.T}

@@ -31,11 +31,15 @@ class Snapshot:
 
 @dataclass
 class History:
-    """What a run measured: one loss and accuracy per window, wall time per epoch."""
+    """What a run measured: one loss and accuracy per window, and per epoch its wall
+    time, learning rate and (text runs) validation loss and accuracy."""
 
     losses: list       # per epoch: float32 [num_windows]
     accuracies: list   # per epoch: float32 [num_windows]
     seconds: list      # per epoch: wall time
+    learning_rates: list = field(default_factory=list)  # per epoch: the rate it trained at
+    val_losses: list = field(default_factory=list)      # per epoch (NaN: no validation part)
+    val_accuracies: list = field(default_factory=list)
 
     @property
     def window_losses(self) -> np.ndarray:
@@ -69,7 +73,12 @@ class Progress:
     losses: list = field(default_factory=list)      # per finished epoch: [num_windows]
     accuracies: list = field(default_factory=list)  # per finished epoch: [num_windows]
     seconds: list = field(default_factory=list)     # per finished epoch
-    snapshots: list = field(default_factory=list)   # Snapshot of every logged window
+    snapshots: list = field(default_factory=list)   # Snapshot of logged windows
+    rate_scale: float | np.ndarray = 1.0  # what --lr-decay has made of the config's rate
+    learning_rates: list = field(default_factory=list)  # per finished epoch, the rate used
+    val_losses: list = field(default_factory=list)      # per finished epoch, NaN without
+    val_accuracies: list = field(default_factory=list)  # a validation part
+    best_loss: float = float("inf")  # the lowest validation (else training) loss so far
 
     @classmethod
     def start(cls, num_windows: int, zero_state: list, rng_state=None,
@@ -78,11 +87,13 @@ class Progress:
         return cls(0, 0, rng_state, zero_state, np.zeros((num_windows, *members), np.float32),
                    np.zeros((num_windows, *members), np.int32))
 
-    def finish_epoch(self, accuracies: np.ndarray, seconds: float, rng_state=None) -> None:
+    def finish_epoch(self, accuracies: np.ndarray, seconds: float, rng_state=None,
+                     learning_rate=None) -> None:
         """Close the epoch in progress; the next starts at window 0 from a zero state."""
         self.losses.append(self.epoch_losses)
         self.accuracies.append(accuracies)
         self.seconds.append(seconds)
+        self.learning_rates.append(learning_rate)
         self.epoch, self.window, self.rng_state = self.epoch + 1, 0, rng_state
         self.carried_state = [np.zeros_like(part) for part in self.carried_state]
         self.epoch_losses = np.zeros_like(self.epoch_losses)
@@ -90,7 +101,8 @@ class Progress:
 
     @property
     def history(self) -> History:
-        return History(self.losses, self.accuracies, self.seconds)
+        return History(self.losses, self.accuracies, self.seconds, self.learning_rates,
+                       self.val_losses, self.val_accuracies)
 
     def to_bytes(self) -> bytes:
         snaps = self.snapshots
@@ -112,6 +124,11 @@ class Progress:
             snap_truth=np.array([s.truth for s in snaps if s.truth is not None], np.float32),
             snap_probs=np.array([s.probs for s in snaps], np.float32),
             snap_samples=np.array([s.sample for s in snaps], dtype=str),
+            rate_scale=np.array(self.rate_scale, np.float64),
+            learning_rates=np.array(self.learning_rates, np.float64),
+            val_losses=np.array(self.val_losses, np.float64),
+            val_accuracies=np.array(self.val_accuracies, np.float64),
+            best_loss=np.array(self.best_loss, np.float64),
             **{f"carried_state_{i}": s for i, s in enumerate(self.carried_state)})
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)
@@ -127,12 +144,21 @@ class Progress:
                           truths[i] if i < len(truths) else None)
                  for i, ((e, w, k), x, y, p, t) in enumerate(zip(
                      a["snap_meta"], a["snap_x"], a["snap_y"], a["snap_probs"], a["snap_samples"]))]
+        # A checkpoint from before rates, validation and the best loss were kept holds none:
+        # its run trained at its config's rate all along.
+        optional = {k: a[k] for k in ("rate_scale", "learning_rates", "val_losses",
+                                      "val_accuracies", "best_loss") if k in a.files}
         return cls(epoch, window,
                    ("MT19937", a["rng_keys"], int(a["rng_pos"]), int(gauss[0]), float(gauss[1])),
                    [a[f"carried_state_{i}"] for i in range(sum(k.startswith("carried_state_")
                                                                for k in a.files))],
                    a["epoch_losses"], a["epoch_hits"],
-                   list(a["losses"]), list(a["accuracies"]), list(a["seconds"]), snaps)
+                   list(a["losses"]), list(a["accuracies"]), list(a["seconds"]), snaps,
+                   rate_scale=float(optional.get("rate_scale", 1.0)),
+                   learning_rates=list(optional.get("learning_rates", [])),
+                   val_losses=list(optional.get("val_losses", [])),
+                   val_accuracies=list(optional.get("val_accuracies", [])),
+                   best_loss=float(optional.get("best_loss", float("inf"))))
 
 
 def _symbols(arrays: list) -> np.ndarray:

@@ -21,8 +21,8 @@ except ImportError:  # Windows: no advisory locks; runs are not guarded against 
 
 METRICS_HEADER = "epoch,window,loss,accuracy\n"
 LOCK_FILE = ".lock"
-RUN_FILES = ("config.json", "metrics.csv", "figure.png", "checkpoints", "tensorboard",
-             "diagnose.csv", "diagnose.png")
+RUN_FILES = ("config.json", "metrics.csv", "epochs.csv", "figure.png", "checkpoints",
+             "tensorboard", "diagnose.csv", "diagnose.png")
 
 
 def write_error(path: str, err: Exception) -> WriteError:
@@ -136,8 +136,14 @@ def exclusive(run_dir: str, create: bool = False):
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
-        owner = os.pread(fd, 1000, 0).decode("utf-8", "replace").strip() or "another process"
+        owner = ""
+        for _ in range(20):  # a holder that has just locked writes its name a moment later
+            owner = os.pread(fd, 1000, 0).decode("utf-8", "replace").strip()
+            if owner:
+                break
+            time.sleep(0.02)
         os.close(fd)
+        owner = owner or "another process"
         raise RunDirError(f"run folder {run_dir!r} is in use by {owner}; one process writes "
                           f"a run folder at a time") from None
     command = " ".join(["rnnlab"] + sys.argv[1:]) if sys.argv and sys.argv[0] else "python"

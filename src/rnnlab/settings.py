@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 
-from rnnlab.config import GATES, POPULATION_CELLS, ConfigError, TrainConfig, base_cell
+from rnnlab.config import GATES, HELD_OUT, POPULATION_CELLS, ConfigError, TrainConfig, base_cell
 from rnnlab.corpus import read_text
-from rnnlab.tasks import TASKS
+from rnnlab.tasks import TASKS, check_held_out
 
 
 def prepare(config: TrainConfig) -> TrainConfig:
@@ -15,9 +15,13 @@ def prepare(config: TrainConfig) -> TrainConfig:
     drawn seed, the run folder), every setting checked: ConfigError names the first
     that cannot work."""
     config.check_settings()
+    check_held_out(config)
     task = TASKS[config.task]
     if config.init is None:
         config = config.replace(init=task.default_init(config.cell))
+    if not task.synthetic:  # a new text run holds parts out (an old one's config says none)
+        config = config.replace(val_fraction=_or(config.val_fraction, HELD_OUT),
+                                test_fraction=_or(config.test_fraction, HELD_OUT))
     if config.vocab is None:  # a resumed or loaded config has its own
         text = None
         if not task.synthetic:
@@ -35,7 +39,12 @@ def check(config: TrainConfig) -> TrainConfig:
     checked, the task's own rules included."""
     config.validate()
     TASKS[config.task].check(config)
+    check_held_out(config)
     return config
+
+
+def _or(value, default):
+    return default if value is None else value
 
 
 def check_member(config: TrainConfig) -> None:

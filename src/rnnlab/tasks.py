@@ -26,6 +26,7 @@ class Task:
     noun = "bits"       # what eval counts
     reads_bits = False  # `rnnlab predict` takes a stream of bits for it
     writes_text = False  # `rnnlab sample` writes text with it
+    word_level = False  # its symbols are words: a vocabulary from the data, --max-vocab
 
     def settings(self, config, text: str | None = None) -> dict:
         """What the task fixes of a config: classes, inputs, and the like."""
@@ -37,7 +38,7 @@ class Task:
     def check(self, config) -> None:
         """ConfigError naming what the task cannot do with `config`."""
         if config.data and self.synthetic:
-            raise ConfigError(f"--data is for --task text, not --task {self.name}")
+            raise ConfigError(f"--data is for --task text or words, not --task {self.name}")
 
     def series(self, rng: np.random.RandomState, config, corpus=None):
         """One epoch's (x, y), each [batch, row_length] (adding: x [batch, row, 2])."""
@@ -157,23 +158,45 @@ class Adding(Task):
 
 
 class Text(Task):
-    """The next character of a UTF-8 file (--data), the same characters every epoch."""
+    """The next character of a UTF-8 file (--data): its training part, every epoch."""
 
     name, inputs, synthetic, panels, noun = "text", "symbols", False, "characters", "characters"
     writes_text = True
 
     def settings(self, config, text=None) -> dict:
-        return text_settings(text, config.batch_size, config.truncation, config.data)
+        return text_settings(text, config, self.word_level)
 
     def check(self, config) -> None:
         if not config.data:
-            raise ConfigError("--task text needs --data FILE (a UTF-8 text file)")
+            raise ConfigError(f"--task {self.name} needs --data FILE (a UTF-8 text file)")
         if not config.vocab:
-            raise ConfigError("a text run needs its characters (vocab), got none")
+            raise ConfigError(f"a {self.name} run needs its symbols (vocab), got none")
 
     def series(self, rng, config, corpus=None):
-        n, rows = config.series_length, config.batch_size
-        return corpus[:n].reshape((rows, -1)), corpus[1:n + 1].reshape((rows, -1))
+        ids, n, rows = corpus["train"], config.series_length, config.batch_size
+        return ids[:n].reshape((rows, -1)), ids[1:n + 1].reshape((rows, -1))
 
 
-TASKS = {task.name: task for task in (Echo(), Dependency(), Copy(), Adding(), Text())}
+class Words(Text):
+    """The next word of a UTF-8 file, as word_language_model reads one: whitespace-
+    separated words and <eos> at each line's end; the training part's words (the most
+    frequent --max-vocab), <unk> for the rest."""
+
+    name, panels, noun, word_level = "words", "words", "words", True
+
+
+TASKS = {task.name: task for task in (Echo(), Dependency(), Copy(), Adding(), Text(), Words())}
+
+
+def check_held_out(config) -> None:
+    """Held-out parts, embeddings and vocabulary sizes where a task can have them."""
+    task = TASKS[config.task]
+    for name in ("val_fraction", "test_fraction"):
+        if getattr(config, name) is not None and task.synthetic:
+            raise ConfigError(f"--{name.replace('_', '-')} is for --task text or words (the "
+                              f"other tasks draw fresh data: rnnlab eval measures on it)")
+    if config.embedding is not None and task.inputs != "symbols":
+        raise ConfigError(f"--embedding is for tasks whose inputs are symbols (text, words, "
+                          f"copy), not --task {config.task}")
+    if config.max_vocab is not None and not task.word_level:
+        raise ConfigError("--max-vocab is for --task words")

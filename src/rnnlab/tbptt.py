@@ -17,6 +17,7 @@ import numpy as np
 from rnnlab._tf import tf
 from rnnlab.errors import TrainingInterrupted
 from rnnlab.model import correct_predictions
+from rnnlab.optim import clip_by_global_norm
 from rnnlab.records import Progress
 from rnnlab.series import to_windows
 from rnnlab.tasks import TASKS
@@ -30,9 +31,12 @@ def compile_window_runner(model, optimizer, config):
     This is the TBPTT loop. Window i covers steps [i*k1, i*k1 + k2) of every row (k2 =
     truncation, k1 = stride, by default k2: the tutorial's non-overlapping windows). It
     is unrolled k2 steps from the carried state and gets one optimizer update for the
-    loss of its last k1 steps (the ones no earlier window scored); the state after its
-    first k1 steps is carried into window i + 1. No gradient flows across a window's
-    start, because the state enters each window as a plain input.
+    loss of its last k1 steps (the ones no earlier window scored), its gradients clipped
+    to a global norm of config.clip if set; the state after its first k1 steps is
+    carried into window i + 1. No gradient flows across a window's start, because the
+    state enters each window as a plain input. The learning rate ([], or [P]) and the
+    number of updates before this epoch's first are inputs: a rate that decays between
+    epochs needs no new program.
 
     x, y: [num_windows, batch, truncation] (the whole epoch, so the shapes never change
     and the program is traced once per run, whatever chunk is asked for).
@@ -51,10 +55,12 @@ def compile_window_runner(model, optimizer, config):
     x_spec = tf.TensorSpec([n] + P + [batch, T] + channels, tf.float32)
     y_spec = tf.TensorSpec([n] + P + [batch, T], tf.float32 if task.regression else tf.int32)
 
-    def train_window(i, state, losses, correct, shown, x, y, shown_at):
+    def train_window(i, state, losses, correct, shown, x, y, shown_at, learning_rate, updates):
         loss, logits, state, grads = model.loss_and_grads(x[i], y[i], state,
                                                           loss_from=T - k1, carry_at=k1)
-        optimizer.apply(grads, model.params)
+        if config.clip:
+            grads = clip_by_global_norm(grads, config.clip, member_axis=bool(P))
+        optimizer.apply(grads, model.params, learning_rate, updates + tf.cast(i, tf.int64) + 1)
         targets = tf.experimental.numpy.moveaxis(y[i], -1, 0)
         right = correct_predictions(logits[T - k1:], targets[T - k1:], task.regression)
         hits = tf.reduce_sum(tf.cast(right, tf.int32), axis=[0, -1])  # over steps and rows
@@ -66,14 +72,15 @@ def compile_window_runner(model, optimizer, config):
 
     @tf.function(jit_compile=True, autograph=False, reduce_retracing=False, input_signature=[
         x_spec, y_spec, state_spec, tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.int32),
-        tf.TensorSpec([], tf.int32)])
-    def run_windows(x, y, state, start, stop, shown_at):
+        tf.TensorSpec([], tf.int32), tf.TensorSpec(P, tf.float32), tf.TensorSpec([], tf.int64)])
+    def run_windows(x, y, state, start, stop, shown_at, learning_rate, updates_before):
         # An explicit while_loop: autograph's `for i in tf.range` would pass XLA a
         # maximum trip count, which XLA makes a compile-time constant (a recompile per chunk).
         carry = (start, state, tf.zeros([n] + P), tf.zeros([n] + P, tf.int32),
                  tf.zeros([T] + P + [batch, C]))
         _, state, losses, correct, shown = tf.while_loop(
-            lambda i, *_: i < stop, lambda *c: train_window(*c, x, y, shown_at), carry)
+            lambda i, *_: i < stop,
+            lambda *c: train_window(*c, x, y, shown_at, learning_rate, updates_before), carry)
         return losses, correct, state, shown
 
     return run_windows
@@ -175,18 +182,22 @@ class Observer:
 
 
 def train_epochs(config, run_windows, draw_epoch, progress: Progress, observers: list,
-                 request: dict | None = None) -> None:
+                 request: dict | None = None, base_rate=None) -> None:
     """Train from `progress` to the last epoch: each epoch's series from draw_epoch
     (progress) -> Epoch, its windows in chunks through the compiled `run_windows`, the
     state carried from chunk to chunk and reset to zeros at each epoch's start.
 
     A stop request (`request["signum"]`, from stop_requests) is served after the chunk
     in progress: the observers' `interrupted` hooks run, then TrainingInterrupted.
+    The learning rate is `base_rate` (default: the config's; a population's, one per
+    member) times the progress's rate_scale, which --lr-decay lowers between epochs.
     """
     n, every = config.num_windows, config.log_every
+    base_rate = config.rate if base_rate is None else base_rate
     timer = ChunkTimer()
     while progress.epoch < config.epochs:
         started = time.perf_counter()
+        rate = np.float32(base_rate * progress.rate_scale)
         epoch = draw_epoch(progress)
         for o in observers:
             o.epoch_started(progress, epoch)
@@ -197,8 +208,9 @@ def train_epochs(config, run_windows, draw_epoch, progress: Progress, observers:
             for start, stop in timer.pieces(max(chunk_start, progress.window), chunk_stop):
                 logged = (stop - 1) // every * every  # the chunk's one logged window
                 shown_at = logged if start <= logged else -1
-                losses, hits, state, shown = run_windows(*epoch.tensors, state, start, stop,
-                                                         shown_at)
+                losses, hits, state, shown = run_windows(
+                    *epoch.tensors, state, start, stop, shown_at, rate,
+                    np.int64(progress.epoch) * n)
                 record_chunk(progress, epoch, start, stop, losses, hits, state)
                 for o in observers:
                     o.chunk_done(progress, epoch, start, stop, shown if shown_at >= 0 else None)
@@ -207,7 +219,7 @@ def train_epochs(config, run_windows, draw_epoch, progress: Progress, observers:
                         o.interrupted(progress, epoch)
                     raise TrainingInterrupted(request["signum"], config.out, epoch.number, stop)
         progress.finish_epoch(window_accuracies(progress.epoch_hits, epoch.scored),
-                              time.perf_counter() - started, epoch.rng_state)
+                              time.perf_counter() - started, epoch.rng_state, rate)
         for o in observers:
             o.epoch_done(progress, epoch)
         if request and request["signum"] is not None and progress.epoch < config.epochs:

@@ -15,7 +15,7 @@ from rnnlab.config import ConfigError, TrainConfig
 from rnnlab.corpus import load_corpus
 from rnnlab.errors import WriteError
 from rnnlab.model import model_for
-from rnnlab.optim import Adagrad
+from rnnlab.optim import make_optimizer
 from rnnlab.records import History, Progress
 from rnnlab.tasks import TASKS
 from rnnlab.tbptt import compile_window_runner, epoch_of, stop_requests, train_epochs
@@ -35,7 +35,7 @@ class Run:
 def new_model(config: TrainConfig, rng: np.random.RandomState):
     """The model and its optimizer, initial weights drawn from `rng` (tutorial's order)."""
     model = model_for(config, rng)
-    return model, Adagrad(config.learning_rate, model.params)
+    return model, make_optimizer(config.optimizer, model.params)
 
 
 def train(config: TrainConfig = TrainConfig(), *, force: bool = False, stdout=None) -> Run:
@@ -86,7 +86,7 @@ def resume(run_dir: str, *, epochs: int | None = None, plot: str | None = None,
 def _run(config, run_dir, model, optimizer, rng, progress: Progress, stdout) -> Run:
     """The epochs from `progress` on: train, log, checkpoint, draw."""
     task = TASKS[config.task]
-    corpus = None if task.synthetic else load_corpus(config)
+    corpus = None if task.synthetic else load_corpus(config, task.word_level)
 
     def draw_epoch(progress: Progress):
         rng.set_state(progress.rng_state)  # a resumed epoch draws its series again
@@ -104,9 +104,12 @@ def _run(config, run_dir, model, optimizer, rng, progress: Progress, stdout) -> 
     with stop_requests() as request:
         watchers = [observers.DivergenceGuard(checkpointer),
                     observers.Snapshots(config, live),
+                    observers.Validation(config, model, corpus),
                     *([observers.TextSample(config, model, live)] if task.writes_text else []),
                     observers.Metrics(run_dir, progress),
+                    observers.EpochsFile(run_dir, progress, config.rate),
                     observers.Board(board),
+                    observers.Improvement(config, checkpointer),
                     observers.Checkpoints(config, checkpointer, request),
                     observers.Console(config, stdout or sys.stdout)]
         try:

@@ -26,8 +26,8 @@ class TutorialFigure:
       (green) bars;
     - probabilities (the dependency task): input bits (pale bars), the true P(y = 1)
       (black) and the model's (green);
-    - characters (copy and text): input, target and guessed characters, each one's
-      loss as bars;
+    - characters (copy and text) and words: input, target and guessed symbols, each
+      one's loss as bars;
     - sums (the adding task): the values (marked ones blue), the model's output (green)
       and, at the episode's end, the target sum (red).
 
@@ -36,7 +36,8 @@ class TutorialFigure:
 
     def __init__(self, fig, truncation: int, rows: int, vocab: str | None = None,
                  panels: str = "bits"):
-        self.fig, self.vocab, self.panels = fig, vocab, panels
+        self.fig, self.panels = fig, panels
+        self.vocab = vocab.split("\n") if panels == "words" else vocab  # a symbol per class
         self.curves = []
         axes = [fig.add_subplot(2, 3, i + 1) for i in range(6)]
         self.loss_axes = axes[0]
@@ -48,7 +49,7 @@ class TutorialFigure:
         for r in range(min(rows, PANEL_ROWS)):
             ax = axes[r + 1]
             ax.set_title(f"row {r}", fontsize=9)
-            if panels == "characters":  # input, target, guess; below, each one's loss
+            if panels in ("characters", "words"):  # input, target, guess; each one's loss
                 ax.axis("off")
                 self.texts.append([ax.text(0, y, "", family="monospace", fontsize=8,
                                            transform=ax.transAxes, color=color)
@@ -133,7 +134,10 @@ class TutorialFigure:
         for r, lines in enumerate(self.texts):
             for line, label, ids in zip(lines, ("input  ", "target ", "guess  "),
                                         (snap.x[r], snap.y[r], predicted[:, r])):
-                shown = "".join(self.vocab[i] for i in ids).replace("\n", "\u21b5")
+                if self.panels == "words":  # the window's words, as far as the panel goes
+                    shown = " ".join(self.vocab[i] for i in ids)[:60]
+                else:
+                    shown = "".join(self.vocab[i] for i in ids).replace("\n", "\u21b5")
                 line.set_text(label + shown)
         for r, (axes, bars) in enumerate(self.char_losses):
             p_target = snap.probs[np.arange(len(snap.y[r])), r, snap.y[r]]
