@@ -103,6 +103,26 @@ CASES = [
     (["train", "--copy-delay", "15"], "--copy-delay is for --task copy"),
     (["train", "--task", "copy", "--copy-delay", "15", "--echo-step", "12"],
      "--copy-delay 15 contradicts --echo-step 12"),
+    # Held-out parts and the training tools.
+    (["train", "--task", "text", "--data", "{alice}", "--val-fraction", "0.5"],
+     "--val-fraction must be a number in [0, 0.5)"),
+    (["train", "--task", "text", "--data", "{alice}", "--test-fraction", "-0.1"],
+     "--test-fraction must be a number in [0, 0.5)"),
+    (["train", "--task", "text", "--data", "{alice}", "--batch-size", "4", "--truncation", "20",
+      "--val-fraction", "0.01"], "its validation part has 16 characters"),
+    (["train", "--val-fraction", "0.1"], "--val-fraction is for --task text or words"),
+    (["train", "--clip", "0"], "--clip must be a positive number"),
+    (["train", "--clip", "-1"], "--clip must be a positive number"),
+    (["train", "--optimizer", "adadelta"], "invalid choice: 'adadelta'"),
+    (["train", "--dropout", "1"], "--dropout must be a number in [0, 1)"),
+    (["train", "--lr-decay", "1.5"], "--lr-decay must be a number in (0, 1]"),
+    (["train", "--embedding", "8"], "--embedding is for tasks whose inputs are symbols"),
+    (["train", "--task", "adding", "--echo-step", "10", "--embedding", "8"],
+     "--embedding is for tasks whose inputs are symbols"),
+    (["train", "--task", "words", "--data", "{alice}", "--max-vocab", "1"],
+     "--max-vocab must be at least 2"),
+    (["train", "--max-vocab", "5"], "--max-vocab is for --task words"),
+    (["eval", "{run}", "--split", "val"], "it has no file to split"),
 ]
 
 
@@ -117,7 +137,8 @@ def placeholders(tmp_path, run=None) -> dict:
     os.mkfifo(fifo)
     results_only.mkdir()
     (results_only / "results.csv").write_text("echo_step,seed,loss,accuracy,epochs_to_solve\n")
-    return {"run": run, "missing": tmp_path / "nope", "fifo": fifo, "results_only": results_only}
+    return {"run": run, "missing": tmp_path / "nope", "fifo": fifo, "results_only": results_only,
+            "alice": os.path.join(os.path.dirname(__file__), "data", "alice.txt")}
 
 
 @pytest.mark.parametrize("args, message", [c for c in CASES if needs_a_run(c[0])],

@@ -182,3 +182,13 @@ def test_a_run_from_before_held_out_parts_trains_on_the_whole_file_and_resumes(t
     resume(str(tmp_path / "stopped"), epochs=3, stdout=io.StringIO())
     assert ((tmp_path / "stopped" / "metrics.csv").read_bytes() ==
             (tmp_path / "straight" / "metrics.csv").read_bytes())
+
+
+def test_a_part_the_run_does_not_hold_out_is_named(tmp_path, capsys):
+    from rnnlab.cli import main
+
+    run = quiet_train(tmp_path / "run", epochs=1, **{**TEXT, "val_fraction": 0.0})
+    assert main(["eval", run.out_dir, "--split", "val"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"rnnlab: error: run {run.out_dir!r} holds no val part of its file (--val-fraction 0); "
+        f"try --split train")
