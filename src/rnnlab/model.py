@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnnlab import backprop
 from rnnlab._tf import tf
 from rnnlab.cells import init_weights, make_cell, matmul
 from rnnlab.tasks import ADDING_TOLERANCE
@@ -69,20 +70,28 @@ def correct_predictions(logits, targets, regression: bool):
 
 
 class RNN(tf.Module):
-    """Stacked cells; logits_t = h_t(top) @ W2 + b2. Gradients by automatic differentiation."""
+    """Stacked cells; logits_t = h_t(top) @ W2 + b2. Gradients written out by hand
+    (backprop.py) for the from-scratch cells, by automatic differentiation for Keras's
+    cells or when `autodiff` is asked for."""
 
     time_axis = 1            # of the input windows, [batch, T, ...]
     population_shape = ()    # (P,) for a population of P networks (population.py)
     loss_axes = None         # axes a loss averages over: all, or all but the population's
+    dtype = tf.float32       # of the weights (float64 for gradient checks)
 
     def __init__(self, params: dict, cell: str = "vanilla", regression: bool = False,
-                 name: str = "rnn"):
+                 name: str = "rnn", dtype=None, autodiff: bool = False):
         super().__init__(name=name)
         self.cell_kind = cell
         self.regression = regression  # one number out, squared error (the adding task)
-        self.cells = [make_cell(cell, w, name=f"layer{i}") for i, w in enumerate(params["cells"])]
-        self.W2 = tf.Variable(params["W2"], dtype=tf.float32, name="W2")
-        self.b2 = tf.Variable(params["b2"], dtype=tf.float32, name="b2")
+        self.dtype = dtype or self.dtype
+        # GradientTape through the tf.scan loop: the reference the hand-written pass is
+        # checked against, and the only way for Keras's cells.
+        self.autodiff = autodiff or cell.startswith("keras-")
+        self.cells = [make_cell(cell, w, name=f"layer{i}", dtype=self.dtype)
+                      for i, w in enumerate(params["cells"])]
+        self.W2 = tf.Variable(params["W2"], dtype=self.dtype, name="W2")
+        self.b2 = tf.Variable(params["b2"], dtype=self.dtype, name="b2")
         self.num_inputs = params["cells"][0]["W"].shape[-2] - self.cells[0].units
         self._state_parts = [len(c.zero_state(1)) for c in self.cells]  # tensors per layer
 
@@ -92,10 +101,10 @@ class RNN(tf.Module):
         their channels, [batch, num_inputs] (the adding task's value and marker), as
         they are."""
         if x_t.shape.rank == len(self.population_shape) + 2:
-            return x_t
+            return tf.cast(x_t, self.dtype)
         if self.num_inputs == 1:
-            return tf.cast(x_t, tf.float32)[..., None]
-        return tf.one_hot(tf.cast(x_t, tf.int32), self.num_inputs)
+            return tf.cast(x_t, self.dtype)[..., None]
+        return tf.one_hot(tf.cast(x_t, tf.int32), self.num_inputs, dtype=self.dtype)
 
     @property
     def params(self):
@@ -142,6 +151,15 @@ class RNN(tf.Module):
         logits, states = tf.scan(step, time_major, initializer=(first, state))
         return logits, tuple(s[carry_at - 1] for s in states)
 
+    def loss(self, logits, y_window, loss_from: int):
+        """logits [T, (P,) batch, C], y_window [(P,) batch, T] -> the mean loss over steps
+        loss_from.. (a population: one per member, [P])."""
+        time_major = tf.experimental.numpy.moveaxis(y_window, -1, 0)
+        if self.regression:
+            return squared_error_loss(logits, tf.cast(time_major, logits.dtype), loss_from,
+                                      self.loss_axes)
+        return masked_mean_loss(logits, time_major, loss_from, self.loss_axes)
+
     def loss_and_grads(self, x_window, y_window, state, loss_from: int = 0,
                        carry_at: int | None = None):
         """One TBPTT update's worth: loss over steps loss_from.. of the window, its
@@ -149,11 +167,11 @@ class RNN(tf.Module):
 
         x_window, y_window: [batch, T]. Returns (loss, logits [T, batch, C], carried, grads).
         """
-        loss_fn = squared_error_loss if self.regression else masked_mean_loss
+        if not self.autodiff:
+            return backprop.loss_and_grads(self, x_window, y_window, state, loss_from, carry_at)
         with tf.GradientTape() as tape:
             logits, carried = self.unroll(x_window, state, carry_at)
-            time_major = tf.experimental.numpy.moveaxis(y_window, -1, 0)
-            loss = loss_fn(logits, time_major, loss_from, self.loss_axes)
+            loss = self.loss(logits, y_window, loss_from)
             # A population's members share no weight, so the gradient of the sum of
             # their losses is each member's own gradient.
             total = tf.reduce_sum(loss)
@@ -168,13 +186,7 @@ class EchoRNN(RNN):
         if "cells" not in params:  # the tutorial's flat {W, b, W2, b2}
             params = {"cells": [{"W": params["W"], "b": params["b"]}],
                       "W2": params["W2"], "b2": params["b2"]}
-        super().__init__(params, "vanilla", name=name)
-        if dtype != tf.float32:  # float64, for checking gradients against NumPy
-            cell = self.cells[0]
-            cell.W = tf.Variable(params["cells"][0]["W"], dtype=dtype, name="W")
-            cell.b = tf.Variable(params["cells"][0]["b"], dtype=dtype, name="b")
-            self.W2 = tf.Variable(params["W2"], dtype=dtype, name="W2")
-            self.b2 = tf.Variable(params["b2"], dtype=dtype, name="b2")
+        super().__init__(params, "vanilla", name=name, dtype=dtype)  # float64: NumPy checks
 
     @property
     def W(self):
