@@ -137,7 +137,7 @@ class RNN(tf.Module):
         A loop over time (tf.scan), not unrolled at trace time: XLA compiles an unrolled
         50-step LSTM and its gradient for over a minute, the loop in seconds.
         """
-        T = x_window.shape[1]
+        T = x_window.shape[self.time_axis]  # a population's windows are [P, batch, T, ...]
         carry_at = T if carry_at is None else carry_at
 
         def step(carry, x_t):
