@@ -180,6 +180,7 @@ class Vanilla:
     """h = tanh(x W_x + h W_h + b)."""
 
     gates, bias_rows = 1, 1
+    extra_widths = ()  # of what `step` saves beside the state, in units
 
     @staticmethod
     def step(zx, state, W_h, b_h):
@@ -201,6 +202,7 @@ class LSTM:
     costs about half its sigmoid. tanh(c) is kept for the step back."""
 
     gates, bias_rows = 4, 1
+    extra_widths = (4, 1)  # the gates, tanh(c)
 
     @staticmethod
     def _scale(units, dtype):
@@ -238,6 +240,7 @@ class GRU:
     n = tanh(xn + r * (h W_hn + b_hn)), h = z*h + (1 - z)*n. Bias [2, 3U]: input, recurrent."""
 
     gates, bias_rows = 3, 2
+    extra_widths = (3, 1)  # z, r, n; the recurrent candidate h W_hn + b_hn
 
     @staticmethod
     def step(zx, state, W_h, b_h):
@@ -301,7 +304,7 @@ class Layer:
         U = W.shape[-1] // cell.gates
         I = W.shape[-2] - U
         self.W_x, self.W_h = W[..., :I, :], W[..., I:, :]
-        b_x, self.b_h = b[..., 0:1, :], b[..., cell.bias_rows - 1:cell.bias_rows, :]
+        b_x, self.b_h = b[..., :1, :], b[..., -1:, :]  # b_h: the GRU's recurrent bias
         ZX = inputs.project(self.W_x) + b_x                            # [T, (P,) B, G*U]
         self.T = ZX.shape[0]
         state_shape = state[0].shape
@@ -313,9 +316,9 @@ class Layer:
 
     def _saved_shapes(self, state_shape, GU):
         """The shapes of what `step` saves: the state's tensors, then the cell's extras."""
-        n = len(self.state)
-        extras = {Vanilla: [], LSTM: [GU, GU // 4], GRU: [GU, GU // 3]}[self.cell]
-        return [state_shape] * n + [state_shape[:-1] + [width] for width in extras]
+        U = GU // self.cell.gates
+        return ([state_shape] * len(self.state)
+                + [state_shape[:-1] + [width * U] for width in self.cell.extra_widths])
 
     @property
     def outputs(self):
