@@ -2,7 +2,8 @@
 GradientTape through the tf.scan loop, side by side in one process.
 
     python benchmarks/backprop_speed.py [--cells lstm gru] [--truncations 25 50 100 200]
-        [--deep] [--memory] [--eigen-flag] [--units 256] [--batch 64] [--classes 65]
+        [--deep] [--scaling] [--memory] [--eigen-flag] [--no-speed]
+        [--units 256] [--batch 64] [--classes 65] [--chars 51200] [--repeats 5]
 
 Both paths run the trainer's own compiled program (tbptt.compile_window_runner, Adagrad)
 on random one-hot characters; one call trains about --chars characters (whole windows),
@@ -21,6 +22,9 @@ LSTM, U = 256, C = 65: 2.07 M (1 layer), 5.22 M (2), 8.36 M (3); GRU: 1.58 M, 3.
 multiplying (13% fewer real FLOPs for one LSTM layer). GFLOP/s = chars/s x FLOP/char;
 "peak" is a 2048^3 float32 matmul compiled by XLA in the same process.
 
+--scaling: the hand-written path alone, all truncations' calls interleaved, cost per
+character against the shortest T (the speed table's rows run one after another, so load
+that comes and goes skews them).
 --memory: peak resident memory (ru_maxrss) of a fresh process per row that imports
 TensorFlow, compiles and trains; "growth" is over the same process before compiling.
 --eigen-flag: rnnlab's --xla_cpu_multi_thread_eigen=false (rnnlab/_tf.py) against =true,
@@ -135,6 +139,30 @@ def speed_table(args):
               flush=True)
 
 
+def scaling_table(args):
+    """The hand-written path's cost per character as T grows, all truncations' calls
+    interleaved in one process (so load on a shared machine hits them alike)."""
+    print(f"\nHand-written path, cost per character against T={min(args.truncations)} "
+          f"(calls interleaved across T, median of {args.repeats})\n")
+    print("| cell | layers | " + " | ".join(f"T={T}" for T in args.truncations) + " |")
+    print("|---|---:|" + "---:|" * len(args.truncations))
+    for cell in args.cells:
+        for layers in ((1, 2, 3) if args.deep else (1,)):
+            cases = {T: Case(cell, layers, args.units, args.batch, args.classes, T,
+                             args.chars, autodiff=False) for T in args.truncations}
+            for case in cases.values():
+                case.call()
+            seconds = {T: [] for T in cases}
+            for _ in range(args.repeats):
+                for T, case in cases.items():
+                    seconds[T].append(case.call())
+            rate = {T: cases[T].chars / float(np.median(s)) for T, s in seconds.items()}
+            first = rate[min(rate)]
+            print(f"| {cell} | {layers} | " + " | ".join(
+                f"{rate[T]:,.0f} chars/s, {first / rate[T]:.2f}x" for T in cases) + " |",
+                flush=True)
+
+
 def child(argv):
     """A fresh process's measurement, printed as one JSON line."""
     kind = argv[0]
@@ -209,6 +237,8 @@ def main(argv=None):
     parser.add_argument("--truncations", nargs="+", type=int, default=[25, 50, 100, 200])
     parser.add_argument("--deep", action="store_true", help="also 2 and 3 layers at the "
                         "shortest and longest truncation")
+    parser.add_argument("--scaling", action="store_true", help="the hand-written path's "
+                        "cost per character against T, calls interleaved across T")
     parser.add_argument("--memory", action="store_true")
     parser.add_argument("--eigen-flag", action="store_true")
     parser.add_argument("--no-speed", action="store_true", help="skip the speed table")
@@ -220,6 +250,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if not args.no_speed:
         speed_table(args)
+    if args.scaling:
+        scaling_table(args)
     if args.memory:
         memory_table(args)
     if args.eigen_flag:
