@@ -32,8 +32,9 @@ def test_members_equal_single_runs_seed_rate_and_lag_varying(tmp_path):
 
 
 def test_tutorial_members_track_the_hand_differentiated_single_run(tmp_path):
-    # A single tutorial run differentiates by hand, the population automatically: the
-    # float32 rounding differs, so the two agree closely rather than exactly.
+    # A population multiplies its tiny matrices as broadcast sums, a single run as
+    # matrix products: the float32 rounding differs, so the two agree closely rather
+    # than exactly.
     base = TrainConfig(epochs=2, series_length=15000, plot="none", checkpoint_every=0)
     configs = members(base, [dict(seed=1), dict(seed=2, echo_step=5)], tmp_path)
     result = train_population(configs)

@@ -50,14 +50,14 @@ def init_weights(rng: np.random.RandomState, kind: str, inputs: int, units: int,
 class Vanilla(tf.Module):
     """h = tanh([x, h] @ W + b), the tutorial's cell."""
 
-    def __init__(self, weights: dict, name="vanilla"):
+    def __init__(self, weights: dict, name="vanilla", dtype=tf.float32):
         super().__init__(name=name)
-        self.W = tf.Variable(weights["W"], dtype=tf.float32, name="W")
-        self.b = tf.Variable(weights["b"], dtype=tf.float32, name="b")
+        self.W = tf.Variable(weights["W"], dtype=dtype, name="W")
+        self.b = tf.Variable(weights["b"], dtype=dtype, name="b")
         self.units = int(self.W.shape[-1])
 
     def zero_state(self, batch):
-        return (tf.zeros([batch, self.units]),)
+        return (tf.zeros([batch, self.units], self.W.dtype),)
 
     def step(self, x_t, state):
         h = tf.tanh(matmul(tf.concat([x_t, state[0]], axis=-1), self.W) + self.b)
@@ -67,14 +67,15 @@ class Vanilla(tf.Module):
 class LSTM(tf.Module):
     """Gates in Keras's order i, f, g, o:  c = f*c + i*g;  h = o * tanh(c)."""
 
-    def __init__(self, weights: dict, name="lstm"):
+    def __init__(self, weights: dict, name="lstm", dtype=tf.float32):
         super().__init__(name=name)
-        self.W = tf.Variable(weights["W"], dtype=tf.float32, name="W")
-        self.b = tf.Variable(weights["b"], dtype=tf.float32, name="b")
+        self.W = tf.Variable(weights["W"], dtype=dtype, name="W")
+        self.b = tf.Variable(weights["b"], dtype=dtype, name="b")
         self.units = int(self.W.shape[-1]) // 4
 
     def zero_state(self, batch):
-        return (tf.zeros([batch, self.units]), tf.zeros([batch, self.units]))
+        zeros = tf.zeros([batch, self.units], self.W.dtype)
+        return (zeros, zeros)
 
     def step(self, x_t, state):
         h, c = state
@@ -89,14 +90,14 @@ class GRU(tf.Module):
     """Keras's GRU (reset gate after the recurrent product), gates z, r, candidate:
     h = z*h + (1 - z) * tanh(x Wx_h + bx_h + r * (h Wh_h + bh_h))."""
 
-    def __init__(self, weights: dict, name="gru"):
+    def __init__(self, weights: dict, name="gru", dtype=tf.float32):
         super().__init__(name=name)
-        self.W = tf.Variable(weights["W"], dtype=tf.float32, name="W")
-        self.b = tf.Variable(weights["b"], dtype=tf.float32, name="b")  # [input bias; recurrent bias]
+        self.W = tf.Variable(weights["W"], dtype=dtype, name="W")
+        self.b = tf.Variable(weights["b"], dtype=dtype, name="b")  # [input bias; recurrent bias]
         self.units = int(self.W.shape[-1]) // 3
 
     def zero_state(self, batch):
-        return (tf.zeros([batch, self.units]),)
+        return (tf.zeros([batch, self.units], self.W.dtype),)
 
     def step(self, x_t, state):
         h = state[0]
@@ -139,7 +140,9 @@ class KerasCell(tf.Module):
         return h, tuple(new_state)
 
 
-def make_cell(kind: str, weights: dict, name: str):
+def make_cell(kind: str, weights: dict, name: str, dtype=tf.float32):
+    """A cell with `weights`; the from-scratch cells in `dtype` (float64 for gradient
+    checks), Keras's in float32."""
     if kind.startswith("keras-"):
         return KerasCell(kind, weights, name=name)
-    return {"vanilla": Vanilla, "lstm": LSTM, "gru": GRU}[kind](weights, name=name)
+    return {"vanilla": Vanilla, "lstm": LSTM, "gru": GRU}[kind](weights, name=name, dtype=dtype)

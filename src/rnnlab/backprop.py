@@ -1,0 +1,378 @@
+"""Backpropagation through a window written out by hand for the from-scratch cells
+(vanilla, LSTM, GRU of cells.py), any number of stacked layers, one network or a
+population: what RNN.loss_and_grads runs unless it is asked for automatic differentiation.
+
+Why not GradientTape through the tf.scan of model.RNN.unroll: XLA's program for that
+gradient copies the whole [T, batch, units] gradient of the stacked outputs on every
+backward step (O(T^2) memory traffic) and stores the weights, which while_v2 does not
+see as loop invariants, once per step. Here each layer is two loops over time of its own
+(never unrolled at trace time: XLA compiles an unrolled 50-step LSTM for over a minute):
+
+  forward   before: the input projection X @ W_x + b of all steps, one product (a row
+            gather for one-hot characters); in the loop: h @ W_h and the gates, the
+            step's activations written to buffers [T, ...]
+  backward  in the loop, from the last step: only dh (and the LSTM's dc) are carried;
+            each step's pre-activation gradient dz_t is written to a buffer DZ [T, ...];
+            after: dW_h = H_prev^T DZ, dW_x = X^T DZ, db and the layer below's dX = DZ W_x^T
+            as single products over all steps
+
+The output layer and the loss take all steps at once after the forward loops (their
+gradient by a tape: no loop in it). Layers go bottom up forward, top down backward.
+
+Shapes: T steps, B rows, U units, G gates (1, 4, 3), I inputs of a layer, C outputs; a
+population puts its axis P before the rows everywhere ([T, P, B, ...] time-major, weights
+[P, ...]) and goes through the same code: products are einsums whose population letter
+is present or not (`_Shapes`). A later dropout between layers or before the output
+layer multiplies a layer's input X (and its gradient dX) by a mask; a learned input
+embedding is another kind of layer input (`DenseInputs`, `OneHotInputs`).
+"""
+from __future__ import annotations
+
+from rnnlab._tf import tf
+from rnnlab.cells import matmul
+
+
+def loss_and_grads(model, x_window, y_window, state, loss_from: int = 0,
+                   carry_at: int | None = None):
+    """model.RNN.loss_and_grads for from-scratch cells (same arguments and results).
+
+    x_window: [(P,) B, T] symbols or [(P,) B, T, I] channels; y_window: [(P,) B, T];
+    state: the cells' state tensors [(P,) B, U], bottom layer first. Returns (loss,
+    logits [T, (P,) B, C], the state after `carry_at` steps, grads in model.params order).
+    """
+    T = int(x_window.shape[model.time_axis])
+    carry_at = T if carry_at is None else carry_at
+    shapes = _Shapes(bool(model.population_shape))
+    cell = CELL_MATH[model.cell_kind]
+    layer_input = layer_inputs(model, x_window, shapes)
+    layers = []
+    for variables, s in zip(model.cells, model._split(state)):
+        layers.append(Layer(cell, variables.W, variables.b, layer_input, s, shapes))
+        layer_input = DenseInputs(layers[-1].outputs, shapes)
+    loss, logits, d_outputs, head_grads = output_layer(model, layers[-1].outputs, y_window,
+                                                       loss_from, shapes)
+    grads = []
+    for layer in reversed(layers):
+        d_W, d_b, d_outputs = layer.backward(d_outputs, wants_d_inputs=layer is not layers[0])
+        grads = [d_W, d_b] + grads
+    carried = tuple(part for layer in layers for part in layer.state_after(carry_at))
+    return loss, logits, carried, grads + head_grads
+
+
+class _Shapes:
+    """The products over all steps of one network ("tbi,io->tbo") or a population
+    ("tpbi,pio->tpbo"): one code path for both.
+
+    A population's small per-member matrices (I * O <= SMALL, the tutorial's 5 x 4) are
+    multiplied as a broadcast product and a sum, as cells.matmul does per step: XLA
+    runs its batched dot as one tiny product per member, and a population of 64
+    tutorial networks trained ~2x slower with einsums here than by GradientTape."""
+
+    SMALL = 1024
+
+    def __init__(self, population: bool):
+        self.p = "p" if population else ""
+
+    def _small(self, I, O) -> bool:
+        return bool(self.p) and I * O <= self.SMALL
+
+    def project(self, X, W):
+        """X [T, (P,) B, I] @ W [(P,) I, O] -> [T, (P,) B, O]."""
+        if self._small(*W.shape[-2:]):
+            return tf.reduce_sum(X[..., :, None] * W[:, None, :, :], axis=-2)
+        p = self.p
+        return tf.einsum(f"t{p}bi,{p}io->t{p}bo", X, W)
+
+    def project_back(self, D, W):
+        """D [T, (P,) B, O] @ W^T, W [(P,) I, O] -> [T, (P,) B, I]."""
+        if self._small(*W.shape[-2:]):
+            return tf.reduce_sum(D[..., None, :] * W[:, None, :, :], axis=-1)
+        p = self.p
+        return tf.einsum(f"t{p}bo,{p}io->t{p}bi", D, W)
+
+    def sum_outer(self, X, D):
+        """sum over steps and rows of X^T D: [T, (P,) B, I], [T, (P,) B, O] -> [(P,) I, O]."""
+        if self._small(X.shape[-1], D.shape[-1]):
+            # Steps first (contiguous blocks), then rows: one reduction over both
+            # strided axes ran ~3x slower.
+            by_row = tf.reduce_sum(X[..., :, None] * D[..., None, :], axis=0)
+            return tf.reduce_sum(by_row, axis=1)
+        p = self.p
+        return tf.einsum(f"t{p}bi,t{p}bo->{p}io", X, D)
+
+    @staticmethod
+    def sum_rows(D):
+        """[T, (P,) B, O] -> [(P,) 1, O], a bias's gradient (steps first, as sum_outer)."""
+        return tf.reduce_sum(tf.reduce_sum(D, axis=0), axis=-2, keepdims=True)
+
+
+# --- layer inputs --------------------------------------------------------------------
+
+
+class DenseInputs:
+    """Inputs as numbers, X [T, (P,) B, I]: bits, the adding task's channels, or the
+    outputs of the layer below."""
+
+    def __init__(self, X, shapes: _Shapes):
+        self.X, self.shapes = X, shapes
+
+    def project(self, W_x):
+        return self.shapes.project(self.X, W_x)
+
+    def weight_grad(self, DZ):
+        return self.shapes.sum_outer(self.X, DZ)
+
+    def input_grad(self, DZ, W_x):
+        return self.shapes.project_back(DZ, W_x)
+
+
+class OneHotInputs:
+    """Characters as ids [T, (P,) B] of one-hot rows: their product with W_x is a gather
+    of W_x's rows, its gradient a sum of DZ's rows per character (no [*, V] @ [V, G]
+    product with mostly zeros). A population's members index their own W_x through an
+    offset of V rows per member, so one gather serves both."""
+
+    def __init__(self, ids, vocab: int, population: int | None):
+        self.vocab = vocab
+        offsets = 0 if population is None else tf.range(population)[:, None] * vocab
+        self.flat_ids = ids + offsets  # [T, (P,) B] row of the flattened [(P *) V, G]
+
+    def project(self, W_x):
+        return tf.gather(tf.reshape(W_x, [-1, W_x.shape[-1]]), self.flat_ids)
+
+    def weight_grad(self, DZ):
+        """DZ [T, (P,) B, G] -> [(P,) V, G]."""
+        G = DZ.shape[-1]
+        members = [DZ.shape[1]] if DZ.shape.rank == 4 else []
+        rows = self.vocab * (members[0] if members else 1)
+        summed = tf.math.unsorted_segment_sum(tf.reshape(DZ, [-1, G]),
+                                              tf.reshape(self.flat_ids, [-1]), rows)
+        return tf.reshape(summed, members + [self.vocab, G])
+
+    def input_grad(self, DZ, W_x):
+        raise NotImplementedError("the first layer's inputs take no gradient")
+
+
+def layer_inputs(model, x_window, shapes: _Shapes):
+    """The first layer's inputs, time-major, as model.encode reads symbols."""
+    x = tf.experimental.numpy.moveaxis(x_window, model.time_axis, 0)
+    population = model.population_shape[0] if model.population_shape else None
+    if x.shape.rank == len(model.population_shape) + 3:  # channels given: [T, (P,) B, I]
+        return DenseInputs(tf.cast(x, model.dtype), shapes)
+    if model.num_inputs == 1:                            # a bit per step
+        return DenseInputs(tf.cast(x, model.dtype)[..., None], shapes)
+    return OneHotInputs(tf.cast(x, tf.int32), model.num_inputs, population)
+
+
+# --- the cells' equations, one step forward and one step back ------------------------
+#
+# step(zx_t, state, W_h, b_h) -> (state, saved): zx_t = x_t @ W_x + b_x [(P,) B, G*U];
+# `saved` starts with the new state's tensors (what the next layer and the carried state
+# read), then whatever the step back needs.
+# back(d_out_t, saved_t, prev_t, carry, W_hT) -> (carry, dz): d_out_t is dL/dh_t from
+# above (the next layer or the output layer), carry dL/d(state_t) from step t + 1, prev_t
+# the state entering step t. dz: (dz_t,), the gradient of the pre-activations x_t W_x +
+# h_{t-1} W_h + b; the GRU's (dzx_t, dzh_t), of x_t W_x + b_x and of h_{t-1} W_h + b_h
+# apart, as its reset gate multiplies the latter.
+
+
+class Vanilla:
+    """h = tanh(x W_x + h W_h + b)."""
+
+    gates, bias_rows = 1, 1
+    extra_widths = ()  # of what `step` saves beside the state, in units
+
+    @staticmethod
+    def step(zx, state, W_h, b_h):
+        h = tf.tanh(zx + matmul(state[0], W_h))
+        return (h,), (h,)
+
+    @staticmethod
+    def back(d_out, saved, prev, carry, W_hT):
+        (h,), (dh_next,) = saved, carry
+        dz = (d_out + dh_next) * (1.0 - h * h)
+        return (matmul(dz, W_hT),), (dz,)
+
+
+class LSTM:
+    """Gates i, f, g, o (Keras's order): c = f*c + i*g, h = o * tanh(c).
+
+    All four activations are one tanh over the gates' full width, sigmoid(x) = 0.5 *
+    tanh(x / 2) + 0.5: one fused loop instead of four over slices, and XLA's CPU tanh
+    costs about half its sigmoid. tanh(c) is kept for the step back."""
+
+    gates, bias_rows = 4, 1
+    extra_widths = (4, 1)  # the gates, tanh(c)
+
+    @staticmethod
+    def _scale(units, dtype):
+        """[4U]: 0.5 where a gate is a sigmoid, 1 for the candidate g (a plain tanh)."""
+        return tf.constant([0.5] * (2 * units) + [1.0] * units + [0.5] * units, dtype)
+
+    @staticmethod
+    def step(zx, state, W_h, b_h):
+        h, c = state
+        scale = LSTM._scale(h.shape[-1], h.dtype)
+        gates = tf.tanh((zx + matmul(h, W_h)) * scale) * scale + (1.0 - scale)
+        i, f, g, o = tf.split(gates, 4, axis=-1)
+        c = f * c + i * g
+        tanh_c = tf.tanh(c)
+        h = o * tanh_c
+        return (h, c), (h, c, gates, tanh_c)
+
+    @staticmethod
+    def back(d_out, saved, prev, carry, W_hT):
+        (_, _, gates, tanh_c), (_, c_prev), (dh_next, dc_next) = saved, prev, carry
+        i, f, g, o = tf.split(gates, 4, axis=-1)
+        dh = d_out + dh_next
+        dc = dc_next + dh * o * (1.0 - tanh_c * tanh_c)
+        d_gates = tf.concat([dc * g, dc * c_prev, dc * i, dh * tanh_c], axis=-1)
+        # The activations' slopes over the full width: a(1 - a) for a sigmoid, 1 - a^2
+        # for g (2 * scale - 1 is 0 on sigmoid gates, 1 on g).
+        candidate = 2.0 * LSTM._scale(i.shape[-1], gates.dtype) - 1.0
+        slope = gates * (1.0 - gates) * (1.0 - candidate) + (1.0 - gates * gates) * candidate
+        dz = d_gates * slope
+        return (matmul(dz, W_hT), dc * f), (dz,)
+
+
+class GRU:
+    """Keras's GRU, reset gate after the recurrent product; gates z, r, candidate n:
+    n = tanh(xn + r * (h W_hn + b_hn)), h = z*h + (1 - z)*n. Bias [2, 3U]: input, recurrent."""
+
+    gates, bias_rows = 3, 2
+    extra_widths = (3, 1)  # z, r, n; the recurrent candidate h W_hn + b_hn
+
+    @staticmethod
+    def step(zx, state, W_h, b_h):
+        h = state[0]
+        zh = matmul(h, W_h) + b_h
+        xz, xr, xn = tf.split(zx, 3, axis=-1)
+        hz, hr, hn = tf.split(zh, 3, axis=-1)
+        z, r = tf.sigmoid(xz + hz), tf.sigmoid(xr + hr)
+        n = tf.tanh(xn + r * hn)
+        h = z * h + (1.0 - z) * n
+        return (h,), (h, tf.concat([z, r, n], axis=-1), hn)
+
+    @staticmethod
+    def back(d_out, saved, prev, carry, W_hT):
+        (_, gates, hn), (h_prev,), (dh_next,) = saved, prev, carry
+        z, r, n = tf.split(gates, 3, axis=-1)
+        dh = d_out + dh_next
+        dn = dh * (1.0 - z) * (1.0 - n * n)
+        dz = dh * (h_prev - n) * z * (1.0 - z)
+        dr = dn * hn * r * (1.0 - r)
+        dzx = tf.concat([dz, dr, dn], axis=-1)
+        dzh = tf.concat([dz, dr, dn * r], axis=-1)
+        return (dh * z + matmul(dzh, W_hT),), (dzx, dzh)
+
+
+CELL_MATH = {"vanilla": Vanilla, "lstm": LSTM, "gru": GRU}
+
+
+# --- a loop over time ----------------------------------------------------------------
+
+
+def time_loop(body, T: int, sequences, carry, out_shapes, dtype, reverse: bool = False):
+    """for t in 0..T-1 (T-1..0 if reverse): carry, outs = body([s[t] for s in sequences],
+    carry), outs[k] written to buffer k, [T] + out_shapes[k]. A tf.while_loop (XLA: the
+    buffers are updated in place) whose sequences and weights are read, never carried.
+    Returns (carry, buffers)."""
+    buffers = [tf.TensorArray(dtype, size=T, element_shape=shape) for shape in out_shapes]
+
+    def step(t, carry, buffers):
+        i = T - 1 - t if reverse else t
+        carry, outs = body([tf.gather(s, i) for s in sequences], carry)
+        return t + 1, carry, [b.write(i, o) for b, o in zip(buffers, outs)]
+
+    _, carry, buffers = tf.while_loop(lambda t, *_: t < T, step,
+                                      (tf.constant(0), tuple(carry), buffers))
+    return carry, [b.stack() for b in buffers]
+
+
+# --- a layer -------------------------------------------------------------------------
+
+
+class Layer:
+    """One layer's pass over the window: the forward loop at construction, its
+    activations kept for `backward`."""
+
+    def __init__(self, cell, W, b, inputs, state, shapes: _Shapes):
+        """W: [(P,) I + U, G*U], b: [(P,) 1 or 2, G*U], inputs: DenseInputs or
+        OneHotInputs of T steps, state: tuple of [(P,) B, U]."""
+        self.cell, self.inputs, self.shapes, self.state = cell, inputs, shapes, tuple(state)
+        W, b = tf.convert_to_tensor(W), tf.convert_to_tensor(b)  # read once, not per step
+        U = W.shape[-1] // cell.gates
+        I = W.shape[-2] - U
+        self.W_x, self.W_h = W[..., :I, :], W[..., I:, :]
+        b_x, self.b_h = b[..., :1, :], b[..., -1:, :]  # b_h: the GRU's recurrent bias
+        ZX = inputs.project(self.W_x) + b_x                            # [T, (P,) B, G*U]
+        self.T = ZX.shape[0]
+        state_shape = state[0].shape
+        _, self.saved = time_loop(self._step, self.T, [ZX], self.state,
+                                  self._saved_shapes(state_shape, W.shape[-1]), W.dtype)
+
+    def _step(self, zx, state):
+        return self.cell.step(zx[0], state, self.W_h, self.b_h)
+
+    def _saved_shapes(self, state_shape, GU):
+        """The shapes of what `step` saves: the state's tensors, then the cell's extras."""
+        U = GU // self.cell.gates
+        return ([state_shape] * len(self.state)
+                + [state_shape[:-1] + [width * U] for width in self.cell.extra_widths])
+
+    @property
+    def outputs(self):
+        """h of every step, [T, (P,) B, U]: the next layer's inputs."""
+        return self.saved[0]
+
+    def state_after(self, steps: int) -> tuple:
+        """The state after `steps` steps (the carried state)."""
+        return tuple(part[steps - 1] for part in self.saved[:len(self.state)])
+
+    def previous_states(self):
+        """The state entering each step: [initial state, state after 0, .., after T-2]."""
+        return [tf.concat([s[None], part[:-1]], axis=0)
+                for s, part in zip(self.state, self.saved[:len(self.state)])]
+
+    def backward(self, d_outputs, wants_d_inputs: bool):
+        """d_outputs: dL/dh [T, (P,) B, U] from above -> (dW, db, dL/d inputs or None)."""
+        previous = self.previous_states()
+        W_hT = tf.linalg.matrix_transpose(self.W_h)  # once, not per step
+        saved = len(self.saved)
+
+        def back(seqs, carry):
+            return self.cell.back(seqs[0], seqs[1:1 + saved], seqs[1 + saved:], carry, W_hT)
+
+        dz_shape = self.state[0].shape[:-1] + [self.W_h.shape[-1]]
+        _, dz = time_loop(back, self.T, [d_outputs] + list(self.saved) + previous,
+                          [tf.zeros_like(s) for s in self.state],
+                          [dz_shape] * (2 if self.cell is GRU else 1), self.W_h.dtype,
+                          reverse=True)
+        DZx, DZh = dz[0], dz[-1]
+        d_W = tf.concat([self.inputs.weight_grad(DZx),
+                         self.shapes.sum_outer(previous[0], DZh)], axis=-2)
+        d_b = self.shapes.sum_rows(DZx)
+        if self.cell.bias_rows == 2:
+            d_b = tf.concat([d_b, self.shapes.sum_rows(DZh)], axis=-2)
+        d_inputs = self.inputs.input_grad(DZx, self.W_x) if wants_d_inputs else None
+        return d_W, d_b, d_inputs
+
+
+# --- the output layer and the loss ---------------------------------------------------
+
+
+def output_layer(model, H, y_window, loss_from: int, shapes: _Shapes):
+    """logits = H @ W2 + b2 for all steps at once, the loss, and their gradients. The
+    loss's gradient by a tape (the model's own loss functions, no loop in them), the
+    products' by hand. H: [T, (P,) B, U] -> (loss, logits [T, (P,) B, C],
+    dL/dH [T, (P,) B, U], [dW2, db2])."""
+    W2 = tf.convert_to_tensor(model.W2)
+    logits = shapes.project(H, W2) + model.b2
+    with tf.GradientTape() as tape:
+        tape.watch(logits)
+        loss = model.loss(logits, y_window, loss_from)
+        # Members share no weight: the gradient of the sum is each member's own.
+        total = tf.reduce_sum(loss)
+    d_logits = tape.gradient(total, logits)
+    return (loss, logits, shapes.project_back(d_logits, W2),
+            [shapes.sum_outer(H, d_logits), shapes.sum_rows(d_logits)])
