@@ -176,3 +176,34 @@ def test_graph_does_not_grow_with_the_window():
 def test_keras_cells_keep_automatic_differentiation():
     params = init_params(np.random.RandomState(0), "lstm", 1, 4)
     assert RNN(params, "keras-lstm").autodiff and not RNN(params, "lstm").autodiff
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_embedding_and_dropout_equal_autodiff_in_float64(cell):
+    """A learned embedding of the symbols, and dropout masks between the layers and
+    before the output layer: the hand-written backward against GradientTape."""
+    rng = np.random.RandomState(7)
+    B, T, U, V, N = 3, 8, 5, 6, 4
+    params = init_params(rng, cell, 2, U, V, V, "glorot", embedding=N)
+    x = rng.randint(0, V, (B, T)).astype(np.float32)
+    y = rng.randint(0, V, (B, T)).astype(np.int32)
+    state = state_for(params, cell, 2, B, rng)
+    model = RNN(params, cell, dtype=tf.float64, dropout=0.4)
+    masks = model.dropout_masks(tf.constant(3, tf.uint32), 11, B, T)
+    assert len(masks) == 2 and 0.2 < float(np.mean(masks[0].numpy() == 0)) < 0.6
+    hand, auto = both_ways(params, cell, x, y, state, masks=masks, loss_from=2, carry_at=6)
+    assert_same(hand, auto)
+    assert hand[3][0].shape == (V, N) and np.abs(hand[3][0]).sum() > 0  # the embedding's
+
+
+def test_a_populations_masks_are_each_members_own():
+    """Member p of a population draws, with its seed, the masks its single run draws."""
+    rng = np.random.RandomState(8)
+    members = [init_params(rng, "gru", 2, 5, 3, 3, "glorot") for _ in range(3)]
+    population = PopulationRNN(members, "gru", dropout=0.5)
+    together = population.dropout_masks(tf.constant([4, 9, 2], tf.uint32), 17, 2, 6)
+    for p, seed in enumerate((4, 9, 2)):
+        alone = RNN(members[p], "gru", dropout=0.5).dropout_masks(
+            tf.constant(seed, tf.uint32), 17, 2, 6)
+        for a, b in zip(together, alone):
+            np.testing.assert_array_equal(a.numpy()[:, p], b.numpy())

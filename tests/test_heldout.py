@@ -159,10 +159,11 @@ def resume_equals_straight(tmp_path, epochs: int, stop: int, **settings):
     return straight, resumed
 
 
-def test_resume_with_adam_clipping_and_decay_is_exact(tmp_path):
+def test_resume_with_adam_clipping_decay_dropout_and_an_embedding_is_exact(tmp_path):
     straight, resumed = resume_equals_straight(
         tmp_path, 6, 3, **{**TEXT, "optimizer": "adam", "clip": 0.5, "lr_decay": 0.5,
-                           "learning_rate": 0.1})
+                           "learning_rate": 0.1, "dropout": 0.2, "embedding": 8,
+                           "layers": 2})
     assert resumed.history.learning_rates == straight.history.learning_rates
     assert len(set(straight.history.learning_rates)) > 1  # the rate did decay here
 
@@ -192,3 +193,41 @@ def test_a_part_the_run_does_not_hold_out_is_named(tmp_path, capsys):
     assert capsys.readouterr().err.strip() == (
         f"rnnlab: error: run {run.out_dir!r} holds no val part of its file (--val-fraction 0); "
         f"try --split train")
+
+
+def test_dropout_is_drawn_from_the_seed_and_off_in_eval(tmp_path):
+    from rnnlab.inference import held_out_scores, load_model
+
+    settings = {**TEXT, "cell": "gru", "layers": 2, "dropout": 0.5}
+    runs = [quiet_train(tmp_path / name, epochs=2, **{**settings, **extra})
+            for name, extra in (("a", {}), ("b", {}), ("c", {"seed": 1}), ("d", {"dropout": 0.0}))]
+    metrics = [(tmp_path / name / "metrics.csv").read_bytes() for name in "abcd"]
+    assert metrics[0] == metrics[1]                      # the same seed, the same masks
+    assert metrics[0] != metrics[2] and metrics[0] != metrics[3]
+    config, model = load_model(runs[0].out_dir)
+    ids = load_corpus(config)["val"]
+    scores = held_out_scores(model, ids, 4, 10)
+    assert model.dropout == 0.5 and held_out_scores(model, ids, 4, 10) == scores
+    model.dropout = 0.0  # what eval computes is the plain forward pass
+    assert held_out_scores(model, ids, 4, 10) == scores
+
+
+def test_a_words_model_trains_evaluates_in_perplexity_and_writes_words(tmp_path):
+    data = tmp_path / "words.txt"
+    lines = ["the cat sat on the mat", "the dog sat on the log", "a cat and a dog"]
+    data.write_text("\n".join(lines * 60) + "\n")
+    run = quiet_train(tmp_path / "run", task="words", data=str(data), cell="lstm",
+                      state_size=24, embedding=16, truncation=8, batch_size=4, epochs=6,
+                      optimizer="adam", learning_rate=0.02, seed=0, log_every=20)
+    vocab = run.config.vocab.split("\n")
+    assert "<eos>" in vocab and "<unk>" in vocab and "cat" in vocab
+    assert run.history.val_losses[-1] < np.log(len(vocab)) - 1.0  # far better than guessing
+    done = subprocess.run([sys.executable, "-m", "rnnlab", "eval", run.out_dir, "--json"],
+                          capture_output=True, text=True)
+    result = json.loads(done.stdout)
+    assert result["perplexity"] == pytest.approx(np.exp(result["loss"]))
+    from rnnlab.inference import sample
+
+    written = sample(run.out_dir, 30, temperature=0.5, prime="the cat", seed=1)
+    assert written.startswith("the cat")
+    assert set(written.split()) <= set(vocab) - {"<eos>"}

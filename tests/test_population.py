@@ -19,12 +19,15 @@ def single_runs(configs):
     return [train(c, stdout=io.StringIO()).history for c in configs]
 
 
-def test_members_equal_single_runs_seed_rate_and_lag_varying(tmp_path):
+@pytest.mark.parametrize("tools, rate", [({}, 0.1), (dict(
+    optimizer="adam", clip=0.5, dropout=0.3, layers=2, lr_decay=0.5), 0.01)],
+                         ids=["adagrad", "adam-clip-dropout-decay"])
+def test_members_equal_single_runs_seed_rate_and_lag_varying(tools, rate, tmp_path):
     base = TrainConfig(epochs=2, series_length=6000, cell="gru", state_size=6, task="adding",
-                       batch_size=10, truncation=10, plot="none", checkpoint_every=0)
-    configs = members(base, [dict(seed=1, echo_step=5, learning_rate=0.1),
-                             dict(seed=2, echo_step=10, learning_rate=0.3),
-                             dict(seed=3, echo_step=7, learning_rate=0.2)], tmp_path)
+                       batch_size=10, truncation=10, plot="none", checkpoint_every=0, **tools)
+    configs = members(base, [dict(seed=1, echo_step=5, learning_rate=rate),
+                             dict(seed=2, echo_step=10, learning_rate=3 * rate),
+                             dict(seed=3, echo_step=7, learning_rate=2 * rate)], tmp_path)
     result = train_population(configs)
     for i, history in enumerate(single_runs(configs)):
         np.testing.assert_allclose(result["loss"][i], history.epoch_loss, rtol=1e-5)

@@ -22,9 +22,11 @@ gradient by a tape: no loop in it). Layers go bottom up forward, top down backwa
 Shapes: T steps, B rows, U units, G gates (1, 4, 3), I inputs of a layer, C outputs; a
 population puts its axis P before the rows everywhere ([T, P, B, ...] time-major, weights
 [P, ...]) and goes through the same code: products are einsums whose population letter
-is present or not (`_Shapes`). A later dropout between layers or before the output
-layer multiplies a layer's input X (and its gradient dX) by a mask; a learned input
-embedding is another kind of layer input (`DenseInputs`, `OneHotInputs`).
+is present or not (`_Shapes`). Dropout between layers and before the output layer
+multiplies a layer's outputs, where the next one reads them, by a mask (and the gradient
+that comes back by the same mask); a learned input embedding is a kind of layer input
+(`EmbeddedInputs`, beside `DenseInputs` and `OneHotInputs`) whose gradient is summed into
+the embedding's rows.
 """
 from __future__ import annotations
 
@@ -33,28 +35,35 @@ from rnnlab.cells import matmul
 
 
 def loss_and_grads(model, x_window, y_window, state, loss_from: int = 0,
-                   carry_at: int | None = None):
+                   carry_at: int | None = None, masks=None):
     """model.RNN.loss_and_grads for from-scratch cells (same arguments and results).
 
     x_window: [(P,) B, T] symbols or [(P,) B, T, I] channels; y_window: [(P,) B, T];
-    state: the cells' state tensors [(P,) B, U], bottom layer first. Returns (loss,
-    logits [T, (P,) B, C], the state after `carry_at` steps, grads in model.params order).
+    state: the cells' state tensors [(P,) B, U], bottom layer first; masks: dropout's,
+    [T, (P,) B, U] per layer (model.dropout_masks), or None. Returns (loss, logits
+    [T, (P,) B, C], the state after `carry_at` steps, grads in model.params order).
     """
     T = int(x_window.shape[model.time_axis])
     carry_at = T if carry_at is None else carry_at
     shapes = _Shapes(bool(model.population_shape))
     cell = CELL_MATH[model.cell_kind]
-    layer_input = layer_inputs(model, x_window, shapes)
+    first_input = layer_input = layer_inputs(model, x_window, shapes)
     layers = []
-    for variables, s in zip(model.cells, model._split(state)):
+    for depth, (variables, s) in enumerate(zip(model.cells, model._split(state))):
         layers.append(Layer(cell, variables.W, variables.b, layer_input, s, shapes))
-        layer_input = DenseInputs(layers[-1].outputs, shapes)
-    loss, logits, d_outputs, head_grads = output_layer(model, layers[-1].outputs, y_window,
-                                                       loss_from, shapes)
+        outputs = layers[-1].outputs if masks is None else layers[-1].outputs * masks[depth]
+        layer_input = DenseInputs(outputs, shapes)
+    loss, logits, d_outputs, head_grads = output_layer(model, outputs, y_window, loss_from,
+                                                       shapes)
     grads = []
-    for layer in reversed(layers):
-        d_W, d_b, d_outputs = layer.backward(d_outputs, wants_d_inputs=layer is not layers[0])
+    for depth in reversed(range(len(layers))):
+        if masks is not None:  # what was dropped on the way up gets no gradient back
+            d_outputs = d_outputs * masks[depth]
+        wants_d_inputs = depth > 0 or isinstance(first_input, EmbeddedInputs)
+        d_W, d_b, d_outputs = layers[depth].backward(d_outputs, wants_d_inputs)
         grads = [d_W, d_b] + grads
+    if isinstance(first_input, EmbeddedInputs):
+        grads = [first_input.embedding_grad(d_outputs)] + grads
     carried = tuple(part for layer in layers for part in layer.state_after(carry_at))
     return loss, logits, carried, grads + head_grads
 
@@ -153,12 +162,35 @@ class OneHotInputs:
         raise NotImplementedError("the first layer's inputs take no gradient")
 
 
+class EmbeddedInputs(DenseInputs):
+    """Symbols ids [T, (P,) B] as rows of the learned embedding E [(P,) V, N]: dense
+    inputs X = E[ids] [T, (P,) B, N], whose gradient dX is summed into E's rows."""
+
+    def __init__(self, ids, E, population: int | None, shapes: _Shapes):
+        self.E, self.vocab = tf.convert_to_tensor(E), E.shape[-2]
+        offsets = 0 if population is None else tf.range(population)[:, None] * self.vocab
+        self.flat_ids = ids + offsets  # [T, (P,) B] row of the flattened [(P *) V, N]
+        super().__init__(tf.gather(tf.reshape(self.E, [-1, E.shape[-1]]), self.flat_ids),
+                         shapes)
+
+    def embedding_grad(self, dX):
+        """dX [T, (P,) B, N] -> dE [(P,) V, N]."""
+        N = dX.shape[-1]
+        members = list(self.E.shape[:-2])
+        rows = self.vocab * (members[0] if members else 1)
+        summed = tf.math.unsorted_segment_sum(tf.reshape(dX, [-1, N]),
+                                              tf.reshape(self.flat_ids, [-1]), rows)
+        return tf.reshape(summed, members + [self.vocab, N])
+
+
 def layer_inputs(model, x_window, shapes: _Shapes):
     """The first layer's inputs, time-major, as model.encode reads symbols."""
     x = tf.experimental.numpy.moveaxis(x_window, model.time_axis, 0)
     population = model.population_shape[0] if model.population_shape else None
     if x.shape.rank == len(model.population_shape) + 3:  # channels given: [T, (P,) B, I]
         return DenseInputs(tf.cast(x, model.dtype), shapes)
+    if model.E is not None:
+        return EmbeddedInputs(tf.cast(x, tf.int32), model.E, population, shapes)
     if model.num_inputs == 1:                            # a bit per step
         return DenseInputs(tf.cast(x, model.dtype)[..., None], shapes)
     return OneHotInputs(tf.cast(x, tf.int32), model.num_inputs, population)

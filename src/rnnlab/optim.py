@@ -112,10 +112,11 @@ def make_optimizer(name: str, params) -> Optimizer:
 
 def clip_by_global_norm(grads, clip: float, member_axis: bool = False):
     """Gradients scaled down so that their global norm (over all parameters; per
-    member for a population, whose leading axis is its members) is at most `clip`."""
-    if not member_axis:
-        return tf.clip_by_global_norm(grads, clip)[0]
-    squares = sum(tf.reduce_sum(tf.square(g), axis=list(range(1, g.shape.rank)))
-                  for g in grads)                                      # [P]
+    member for a population, whose leading axis is its members) is at most `clip`.
+    One formula for both, so that a member computes what its single run computes."""
+    first = 1 if member_axis else 0
+    squares = sum(tf.reduce_sum(tf.square(g), axis=list(range(first, g.shape.rank)))
+                  for g in grads)                                      # [] or [P]
     scale = clip / tf.maximum(tf.sqrt(squares), clip)
-    return [g * tf.reshape(scale, [-1] + [1] * (g.shape.rank - 1)) for g in grads]
+    return [g * tf.reshape(scale, [-1] + [1] * (g.shape.rank - 1)) if member_axis
+            else g * scale for g in grads]

@@ -30,13 +30,13 @@ class PopulationRNN(RNN):
     time_axis = 2
     loss_axes = [0, 2]  # the window's steps and rows, not its members
 
-    def __init__(self, members: list, cell: str, regression: bool = False):
+    def __init__(self, members: list, cell: str, regression: bool = False,
+                 dropout: float = 0.0):
         stacked = {
             "cells": [{k: np.stack([m["cells"][layer][k] for m in members]) for k in ("W", "b")}
                       for layer in range(len(members[0]["cells"]))],
-            "W2": np.stack([m["W2"] for m in members]),
-            "b2": np.stack([m["b2"] for m in members])}
-        super().__init__(stacked, cell, regression, name="population")
+            **{k: np.stack([m[k] for m in members]) for k in ("W2", "b2", "E") if k in members[0]}}
+        super().__init__(stacked, cell, regression, name="population", dropout=dropout)
         self.population_shape = (len(members),)
 
     def zero_state(self, batch: int) -> tuple:
@@ -66,10 +66,11 @@ def train_population(configs: list) -> dict:
     task = TASKS[first.task]
     rngs = [np.random.RandomState(c.seed) for c in configs]
     members = [init_params(rng, c.cell, c.layers, c.state_size, c.num_inputs,
-                           c.num_classes, c.init) for rng, c in zip(rngs, configs)]
-    model = PopulationRNN(members, first.cell, task.regression)
+                           c.num_classes, c.init, c.embedding) for rng, c in zip(rngs, configs)]
+    model = PopulationRNN(members, first.cell, task.regression, first.dropout)
     optimizer = make_optimizer(first.optimizer, model.params)
-    run_windows = Compiled(lambda: compile_window_runner(model, optimizer, first))
+    seeds = [c.seed for c in configs]
+    run_windows = Compiled(lambda: compile_window_runner(model, optimizer, first, seeds))
 
     def draw_epoch(progress: Progress):  # each member draws from its own stream
         drawn = [task.series(rng, c) for rng, c in zip(rngs, configs)]

@@ -57,7 +57,9 @@ def check_member(config: TrainConfig) -> None:
 def memory_needed(config: TrainConfig) -> dict:
     """Roughly how many bytes a run of `config` holds at once, by what holds them."""
     gates, units = GATES[base_cell(config.cell)], config.state_size
-    params, inputs = 0, config.num_inputs
+    params, inputs = 0, config.embedding or config.num_inputs
+    if config.embedding:
+        params += config.num_inputs * config.embedding
     for _ in range(config.layers):
         params += (inputs + units + 2) * gates * units
         inputs = units

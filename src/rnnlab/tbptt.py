@@ -25,7 +25,7 @@ from rnnlab.tasks import TASKS
 CHUNK_SECONDS = 0.25  # a compiled call lasts about this long at most, so a stop waits little
 
 
-def compile_window_runner(model, optimizer, config):
+def compile_window_runner(model, optimizer, config, seeds=None):
     """One XLA-compiled program that trains windows [start, stop) of an epoch.
 
     This is the TBPTT loop. Window i covers steps [i*k1, i*k1 + k2) of every row (k2 =
@@ -45,6 +45,8 @@ def compile_window_runner(model, optimizer, config):
     numbers) of window `shown_at`, [T, batch, C], for the figure (zeros when it is
     outside the chunk). A population (population.py) has its axis P after the window's:
     x, y [num_windows, P, batch, truncation], losses and counts [num_windows, P].
+    With --dropout, each window's masks are drawn from `seeds` (the run's, or each
+    member's) and the update's number: the same on any machine, after a resume too.
     """
     n, batch, T, C = config.num_windows, config.batch_size, config.truncation, config.num_classes
     k1 = config.step_size
@@ -55,12 +57,16 @@ def compile_window_runner(model, optimizer, config):
     x_spec = tf.TensorSpec([n] + P + [batch, T] + channels, tf.float32)
     y_spec = tf.TensorSpec([n] + P + [batch, T], tf.float32 if task.regression else tf.int32)
 
+    seeds = tf.constant(np.asarray(config.seed if seeds is None else seeds, np.uint32))
+
     def train_window(i, state, losses, correct, shown, x, y, shown_at, learning_rate, updates):
-        loss, logits, state, grads = model.loss_and_grads(x[i], y[i], state,
-                                                          loss_from=T - k1, carry_at=k1)
+        update = updates + tf.cast(i, tf.int64) + 1
+        masks = model.dropout_masks(seeds, update, batch, T)
+        loss, logits, state, grads = model.loss_and_grads(x[i], y[i], state, loss_from=T - k1,
+                                                          carry_at=k1, masks=masks)
         if config.clip:
             grads = clip_by_global_norm(grads, config.clip, member_axis=bool(P))
-        optimizer.apply(grads, model.params, learning_rate, updates + tf.cast(i, tf.int64) + 1)
+        optimizer.apply(grads, model.params, learning_rate, update)
         targets = tf.experimental.numpy.moveaxis(y[i], -1, 0)
         right = correct_predictions(logits[T - k1:], targets[T - k1:], task.regression)
         hits = tf.reduce_sum(tf.cast(right, tf.int32), axis=[0, -1])  # over steps and rows
