@@ -24,7 +24,8 @@ multiplying (13% fewer real FLOPs for one LSTM layer). GFLOP/s = chars/s x FLOP/
 
 --scaling: the hand-written path alone, all truncations' calls interleaved, cost per
 character against the shortest T (the speed table's rows run one after another, so load
-that comes and goes skews them).
+that comes and goes skews them). With --population P, for a population of P networks
+(a sweep's; e.g. --population 64 --units 32 --classes 10 --batch 16).
 --memory: peak resident memory (ru_maxrss) of a fresh process per row that imports
 TensorFlow, compiles and trains; "growth" is over the same process before compiling.
 --eigen-flag: rnnlab's --xla_cpu_multi_thread_eigen=false (rnnlab/_tf.py) against =true,
@@ -82,6 +83,34 @@ class Case:
         started = time.perf_counter()
         self.runner(self.x, self.y, self.state, 0, self.n, -1, np.float32(0.3),
                     np.int64(0))[0].numpy()
+        return time.perf_counter() - started
+
+
+class PopulationCase(Case):
+    """The same for a population of `members` networks (population.py), each with its
+    own windows: chars counts every member's."""
+
+    def __init__(self, cell, layers, units, batch, classes, T, chars, members, seed=0):
+        from rnnlab.population import PopulationRNN
+
+        n = max(1, round(chars / (batch * T * members)))
+        self.chars = n * batch * T * members
+        config = TrainConfig(task="text", cell=cell, layers=layers, state_size=units,
+                             batch_size=batch, truncation=T, series_length=batch * T * n,
+                             num_classes=classes, num_inputs=classes, log_every=10**6)
+        rng = np.random.RandomState(seed)
+        self.model = PopulationRNN([init_params(rng, cell, layers, units, classes, classes,
+                                                "glorot") for _ in range(members)], cell)
+        self.runner = compile_window_runner(self.model, Adagrad(self.model.params), config,
+                                            seeds=list(range(members)))
+        self.x = tf.constant(rng.randint(0, classes, (n, members, batch, T)), tf.float32)
+        self.y = tf.constant(rng.randint(0, classes, (n, members, batch, T)), tf.int32)
+        self.rates = np.full(members, 0.3, np.float32)
+        self.state, self.n = self.model.zero_state(batch), n
+
+    def call(self) -> float:
+        started = time.perf_counter()
+        self.runner(self.x, self.y, self.state, 0, self.n, -1, self.rates, np.int64(0))[0].numpy()
         return time.perf_counter() - started
 
 
@@ -148,8 +177,13 @@ def scaling_table(args):
     print("|---|---:|" + "---:|" * len(args.truncations))
     for cell in args.cells:
         for layers in ((1, 2, 3) if args.deep else (1,)):
-            cases = {T: Case(cell, layers, args.units, args.batch, args.classes, T,
-                             args.chars, autodiff=False) for T in args.truncations}
+            if args.population:
+                cases = {T: PopulationCase(cell, layers, args.units, args.batch, args.classes,
+                                           T, args.chars, args.population)
+                         for T in args.truncations}
+            else:
+                cases = {T: Case(cell, layers, args.units, args.batch, args.classes, T,
+                                 args.chars, autodiff=False) for T in args.truncations}
             for case in cases.values():
                 case.call()
             seconds = {T: [] for T in cases}
@@ -235,6 +269,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cells", nargs="+", default=["lstm", "gru"], choices=list(GATES))
     parser.add_argument("--truncations", nargs="+", type=int, default=[25, 50, 100, 200])
+    parser.add_argument("--population", type=int, default=0, help="--scaling for a "
+                        "population of this many networks (population.py) instead of one")
     parser.add_argument("--deep", action="store_true", help="also 2 and 3 layers at the "
                         "shortest and longest truncation")
     parser.add_argument("--scaling", action="store_true", help="the hand-written path's "

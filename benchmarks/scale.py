@@ -177,11 +177,12 @@ def matmul_peak(size: int = 2048, repeats: int = 7) -> float:
 
 
 def peak_memory(cell, layers, units, batch, T, data, epochs) -> float:
-    """GiB: the largest resident size of a fresh process running one rnnlab run."""
+    """GiB: the largest resident size of a fresh process running one rnnlab run (its
+    VmHWM: getrusage's maximum would count this large parent's, kept across fork)."""
     code = (f"import sys, tempfile; sys.path.insert(0, {HERE!r}); import scale; "
             f"scale.bench_rnnlab({cell!r}, {layers}, {units}, {batch}, {T}, {data!r}, "
-            f"{epochs}, tempfile.mkdtemp()); import resource; "
-            f"print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+            f"{epochs}, tempfile.mkdtemp()); "
+            f"print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return int(done.stdout.strip().splitlines()[-1]) / 2**20
 

@@ -100,6 +100,8 @@ def run_rnnlab(path, minutes, rate, out) -> list:
 
 def run_keras(path, minutes, rate) -> list:
     started = time.perf_counter()
+    sys.path.insert(0, os.path.join(HERE, "..", "src"))
+    from rnnlab._tf import tf  # noqa: F401  (TensorFlow as rnnlab loads it: quiet, same flags)
     import keras
 
     T, B = SETTINGS["truncation"], SETTINGS["batch"]
@@ -185,6 +187,7 @@ def main(argv=None) -> None:
     parser.add_argument("--learning-rate", type=float, default=0.002)
     parser.add_argument("--torch-python", help="a Python with torch, if this one has none")
     parser.add_argument("--out", help="rnnlab's run folder (default: a temporary one)")
+    parser.add_argument("--figure", help="also draw validation loss against minutes to this PNG")
     parser.add_argument("--torch-part", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     path = os.path.abspath(args.file)
@@ -225,6 +228,26 @@ def main(argv=None) -> None:
                           if m <= args.minutes)
         print(f"| {name} | {len(points)} | {np.median([p[3] for p in points]):,.0f} | "
               f"{min(p[2] for p in points):.3f} | {marks} |")
+    if args.figure:
+        draw(results, args.figure)
+
+
+def draw(results: dict, path: str) -> None:
+    """Validation loss against wall-clock minutes, one line per framework."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 4), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    for name, points in results.items():
+        ax.plot([p[0] / 60 for p in points], [p[2] for p in points], marker=".", label=name)
+    ax.axhline(1.5, color="gray", ls=":", label="1.50 nats (2.16 bits) per character")
+    ax.set_xlabel("minutes (2 cores)")
+    ax.set_ylabel("validation loss, nats per character")
+    ax.set_title("tiny Shakespeare, 2-layer LSTM of 256, same settings", fontsize=10)
+    ax.legend()
+    fig.savefig(path, dpi=100)
 
 
 if __name__ == "__main__":

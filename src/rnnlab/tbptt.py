@@ -57,7 +57,7 @@ def compile_window_runner(model, optimizer, config, seeds=None):
     x_spec = tf.TensorSpec([n] + P + [batch, T] + channels, tf.float32)
     y_spec = tf.TensorSpec([n] + P + [batch, T], tf.float32 if task.regression else tf.int32)
 
-    seeds = tf.constant(np.asarray(config.seed if seeds is None else seeds, np.uint32))
+    seeds = tf.constant(np.asarray((config.seed or 0) if seeds is None else seeds, np.uint32))
 
     def train_window(i, state, losses, correct, shown, x, y, shown_at, learning_rate, updates):
         update = updates + tf.cast(i, tf.int64) + 1
