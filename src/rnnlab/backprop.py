@@ -72,12 +72,14 @@ class _Shapes:
     """The products over all steps of one network ("tbi,io->tbo") or a population
     ("tpbi,pio->tpbo"): one code path for both.
 
-    A population's small per-member matrices (I * O <= SMALL, the tutorial's 5 x 4) are
-    multiplied as a broadcast product and a sum, as cells.matmul does per step: XLA
-    runs its batched dot as one tiny product per member, and a population of 64
-    tutorial networks trained ~2x slower with einsums here than by GradientTape."""
+    A population's smallest per-member matrices (I * O <= SMALL: the tutorial's 1 x 4
+    input and 4 x 2 output weights) are multiplied as a broadcast product and a sum, as
+    cells.matmul does per step, where XLA's batched dot runs one tiny product per member.
+    Over all steps that broadcast holds a [T, P, B, I, O] intermediate, so the bar is
+    lower than per step: at 8 x 8 it already made a population 1.5x slower, and at
+    32 x 32 up to 8x, growing with T (backprop_speed.py --scaling --population 64)."""
 
-    SMALL = 1024
+    SMALL = 32
 
     def __init__(self, population: bool):
         self.p = "p" if population else ""

@@ -14,13 +14,16 @@ import numpy as np
 from rnnlab._tf import tf
 from rnnlab.config import GATES, base_cell
 
+SMALL_STEP_PRODUCT = 128
 
 
 def matmul(a, b):
-    """a @ b. For a population's stacked weights [P, i, o] that are small, a broadcast
+    """a @ b. For a population's stacked weights [P, i, o] that are small (i * o at most
+    SMALL_STEP_PRODUCT: the tutorial's 5 x 4, a 4-unit LSTM's 4 x 16), a broadcast
     product and a sum instead, which XLA fuses into one loop: its batched dot runs one
-    tiny matrix product per member, and made 64 tutorial networks ~2.5x slower."""
-    if b.shape.rank == 3 and b.shape[-2] * b.shape[-1] <= 1024:
+    tiny matrix product per member. From 16 x 16 on the batched dot is faster again
+    (benchmarks/backprop_speed.py --scaling --population 64 --units 4 / 16)."""
+    if b.shape.rank == 3 and b.shape[-2] * b.shape[-1] <= SMALL_STEP_PRODUCT:
         return tf.reduce_sum(a[..., :, None] * b[:, None, :, :], axis=-2)
     return a @ b
 
