@@ -5,7 +5,8 @@ Members differ in what does not change array shapes: seed (so initial weights an
 learning rate, echo step, initialisation. Each member draws from its own
 RandomState(seed) in the order a single run does, so member i computes what
 `rnnlab train` with its settings computes (tests/test_population.py), up to float
-rounding (a single tutorial run differentiates by hand, the population automatically).
+rounding (both go through backprop.py, but a population multiplies its smallest
+matrices as broadcast sums, a single network as matrix products).
 """
 from __future__ import annotations
 
