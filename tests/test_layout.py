@@ -47,6 +47,12 @@ def test_no_module_imports_one_that_imports_it_back():
     assert "viz" not in graph["checkpoint"] and "live" not in graph["inference"]
 
 
+def test_every_module_reads_in_a_sitting():
+    lengths = {f: sum(1 for _ in open(os.path.join(PACKAGE, f)))
+               for f in os.listdir(PACKAGE) if f.endswith(".py")}
+    assert {f: n for f, n in lengths.items() if n > 380} == {}
+
+
 def test_the_task_table_holds_every_task_the_flags_offer():
     assert tuple(TASKS) == config.TASKS
     for name, task in TASKS.items():
