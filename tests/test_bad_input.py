@@ -59,9 +59,9 @@ CASES = [
     (["predict", "{run}", "--bits", "  "], "no bits given"),
     (["export", "{run}", "{run}"], "already exists and is not empty"),
     (["sample", "{run}"], "sample needs a --task text or words run"),
-    (["train", "--task", "copy"], "--task copy needs --echo-step above 10"),
+    (["train", "--task", "copy"], "--task copy needs --copy-delay (or --echo-step) above 10"),
     (["train", "--cell", "transformer"], "invalid choice: 'transformer'"),
-    (["train", "--task", "adding", "--echo-step", "1"], "--task adding needs --echo-step"),
+    (["train", "--task", "adding", "--echo-step", "1"], "--task adding needs --episode-length (or --echo-step)"),
     (["train", "--task", "adding", "--series-length", "100", "--batch-size", "1",
       "--truncation", "15", "--echo-step", "95"], "ends past the 90 steps"),
     (["train", "--stride", "20"], "--stride must be an integer from 1 to --truncation"),
@@ -122,6 +122,8 @@ CASES = [
     (["train", "--task", "words", "--data", "{alice}", "--max-vocab", "1"],
      "--max-vocab must be at least 2"),
     (["train", "--max-vocab", "5"], "--max-vocab is for --task words"),
+    (["train", "--task", "text", "--data", "{alice}", "--series-length", "1000"],
+     "--series-length does not apply to --task text"),
     (["eval", "{run}", "--split", "val"], "it has no file to split"),
 ]
 

@@ -86,6 +86,14 @@ def test_help_and_bad_flags_answer_without_tensorflow():
     assert rnnlab("train", "--help").returncode == 0
 
 
+@pytest.mark.fast
+def test_version_names_the_installed_package():
+    from importlib.metadata import version
+
+    done = rnnlab("--version")
+    assert done.returncode == 0 and done.stdout.strip() == f"rnnlab {version('rnnlab')}"
+
+
 @pytest.mark.parametrize("args, words", [
     (["--epochs", "0"], "--epochs must be a positive integer"),
     (["--series-length", "5001"], "not divisible by --batch-size"),

@@ -149,3 +149,23 @@ def test_two_workers_share_one_postgresql_sweep(tmp_path, postgres_url):
     assert sum(counts) == 3
     assert len(results(tmp_path / "pg")) == 12
     assert not (tmp_path / "pg" / "sweep.db").exists()   # the study lives in PostgreSQL
+
+
+@pytest.mark.fast
+def test_report_of_a_one_axis_sweep_lands_beside_it(tmp_path):
+    folder = tmp_path / "lags"
+    folder.mkdir()
+    (folder / "sweep.json").write_text('{"base": {"epochs": 2}, "axes": [["echo_step", [1, 2, 3]]],'
+                                       ' "seeds": [0, 1]}')
+    rows = ["echo_step,seed,loss,accuracy,epochs_to_solve"]
+    for lag, accuracy in ((1, 1.0), (2, 0.995), (3, 0.6)):
+        rows += [f"{lag},{seed},0.1,{accuracy},1" for seed in (0, 1)]
+    (folder / "results.csv").write_text("\n".join(rows) + "\n")
+    for picture in ("accuracy.png", "epochs_to_solve.png"):
+        (folder / picture).write_bytes(b"png")
+    done = subprocess.run(RNNLAB + ["report", str(folder)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    page = (folder / "report.md").read_text()
+    assert "Values of echo_step learnt (mean accuracy over seeds >= 0.99): 1-2." in page
+    assert "per :" not in page and "|  |" not in page
+    assert (folder / "report-lags-accuracy.png").read_bytes() == b"png"

@@ -92,6 +92,7 @@ def test_bad_text_files_get_one_line(make, args, message, tmp_path):
     (["sample", "{run}", "--temperature", "0"], "--temperature must be a positive number"),
     (["sample", "{run}", "--length", "0"], "--length must be a positive integer"),
     (["eval", "{run}", "--series-length", "100000"], "--series-length does not apply"),
+    (["eval", "{run}", "--seed", "3"], "--seed does not apply"),
 ])
 def test_bad_flags_on_a_text_run(text_run, args, message):
     args = [a.format(run=text_run.out_dir) for a in args]

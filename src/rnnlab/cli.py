@@ -49,12 +49,22 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
                             f"(the same setting as --echo-step)")
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("rnnlab")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "(not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     from rnnlab import commands  # NumPy and the task table: inside main's care for Ctrl-C
 
     parser = Parser(prog="rnnlab", description="Train recurrent networks with truncated "
                     "backpropagation through time, and see what they learn.")
     parser.add_argument("--verbose", action="store_true", help="keep TensorFlow's log lines")
+    parser.add_argument("--version", action="version", version=f"rnnlab {_version()}")
     subcommands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     subcommands.required = True
 
@@ -121,9 +131,11 @@ def build_parser() -> argparse.ArgumentParser:
                     "is presumed dead and its points are taken again (default: 10)")
     sw.set_defaults(func=commands.cmd_sweep)
 
-    rp = subcommands.add_parser("report", help="a Markdown page of a finished sweep (docs/results.md)")
+    rp = subcommands.add_parser("report", help="a Markdown page of finished sweeps, with their "
+                                "heatmaps (the project's own is docs/results.md: make results)")
     rp.add_argument("sweep_dirs", metavar="SWEEP_DIR", nargs="+")
-    rp.add_argument("--out", default="docs/results.md", help="the page (default: docs/results.md)")
+    rp.add_argument("--out", help="the page; its pictures go beside it "
+                    "(default: report.md in the first SWEEP_DIR)")
     rp.set_defaults(func=commands.cmd_report)
 
     dg = subcommands.add_parser("diagnose", help="gradient reach by lag and memory curve of a run")

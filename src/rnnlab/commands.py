@@ -34,6 +34,11 @@ def given_settings(args) -> dict:
             raise UsageError(f"--{flag} is for --task {task}; other tasks take --echo-step")
         if given.setdefault("echo_step", value) != value:
             raise UsageError(f"--{flag} {value} contradicts --echo-step {given['echo_step']}")
+    task = TASKS.get(given.get("task", "echo"))
+    if "series_length" in given and task and not task.synthetic:
+        raise UsageError(f"--series-length does not apply to --task {task.name}: an epoch is "
+                         f"the whole training part of --data (--val-fraction and "
+                         f"--test-fraction set how much is held out)")
     return given
 
 
@@ -92,9 +97,10 @@ def cmd_train(args) -> int:
 def cmd_eval(args) -> int:
     config = runfiles.read_config(args.run_dir)
     task = TASKS[config.task]
-    if args.series_length is not None and not task.synthetic:
-        raise UsageError(f"run {args.run_dir!r} models the text of {config.data!r}; eval reads "
-                         f"it all, so --series-length does not apply")
+    for flag, value in (("--series-length", args.series_length), ("--seed", args.seed)):
+        if value is not None and not task.synthetic:
+            raise UsageError(f"run {args.run_dir!r} models the text of {config.data!r}; eval "
+                             f"reads a part of it whole, so {flag} does not apply")
     if args.series_length is not None:
         settings.check_fits(config.replace(series_length=args.series_length).validate())
     if args.seed is not None:
@@ -240,6 +246,8 @@ def cmd_report(args) -> int:
         for name in ("results.csv", "sweep.json"):
             if not os.path.isfile(os.path.join(folder, name)):
                 raise UsageError(f"{folder!r} holds no finished sweep (no {name})")
+    if args.out is None:
+        args.out = os.path.join(args.sweep_dirs[0], "report.md")
     runfiles.check_output_folder(os.path.dirname(os.path.abspath(args.out)), "--out folder")
     from rnnlab.report import write_report
 

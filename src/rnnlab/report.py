@@ -1,4 +1,4 @@
-"""`rnnlab report SWEEP_DIR... --out docs/results.md`: a finished sweep as a Markdown page
+"""`rnnlab report SWEEP_DIR... [--out PAGE]`: finished sweeps as a Markdown page
 with its heatmaps, a summary table and the command that reproduces it."""
 from __future__ import annotations
 
@@ -75,8 +75,8 @@ def write_report(folders: list, out: str) -> str:
     os.makedirs(page_dir, exist_ok=True)
     stem = os.path.splitext(os.path.basename(out))[0]
     lines = ["# What truncated backprop can learn", "",
-             "Produced by `rnnlab report` from the sweeps below; each sweep's command "
-             "reproduces it (`make results` runs both).", ""]
+             "Produced by `rnnlab report` from the sweeps below; the command shown with "
+             "each reproduces it.", ""]
     for folder in folders:
         plan, rows = load_sweep(folder)
         name = os.path.basename(os.path.normpath(folder))
@@ -98,8 +98,13 @@ def write_report(folders: list, out: str) -> str:
             target = f"{stem}-{name}-{picture}"
             shutil.copyfile(os.path.join(folder, picture), os.path.join(page_dir, target))
             lines += [f"![{caption}]({target})", "", f"*{caption}.*", ""]
-        header = [f"{n1}"] + [f"{n2} = {c}" if n2 else f"{n0} learnt" for c in v2]
-        lines += [f"Values of {n0} learnt (mean accuracy over seeds >= {SOLVED}), per {n1}:", "",
+        learnt = f"Values of {n0} learnt (mean accuracy over seeds >= {SOLVED})"
+        if not n1:  # one axis: one line, no table
+            (_, (line,)), = solved_values(plan, rows)
+            lines += [f"{learnt}: {runs_of(line)}.", ""]
+            continue
+        header = [n1] + [f"{n2} = {c}" if n2 else f"{n0} learnt" for c in v2]
+        lines += [f"{learnt}, per {n1}:", "",
                   "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for b, line in solved_values(plan, rows):
             lines.append(f"| {b} | " + " | ".join(runs_of(v) for v in line) + " |")

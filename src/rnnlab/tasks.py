@@ -120,9 +120,10 @@ class Copy(Task):
         super().check(config)
         if not (series.COPY_SYMBOLS < config.echo_step and
                 config.echo_step + series.COPY_SYMBOLS <= config.row_length):
-            raise ConfigError(f"--task copy needs --echo-step above 10 (the 10 symbols come "
-                              f"back echo-step steps later) and an episode (echo-step + 10 "
-                              f"steps) within a row of {config.row_length}, got {config.echo_step}")
+            raise ConfigError(f"--task copy needs --copy-delay (or --echo-step) above 10 (the 10 symbols come "
+                              f"back that many steps after they were shown) and an episode "
+                              f"(copy delay + 10 steps) within a row of {config.row_length}, "
+                              f"got {config.echo_step}")
 
     def series(self, rng, config, corpus=None):
         return series.copy_series(rng, config.batch_size, config.row_length, config.echo_step)
@@ -143,12 +144,12 @@ class Adding(Task):
     def check(self, config) -> None:
         super().check(config)
         if config.echo_step < 2:
-            raise ConfigError(f"--task adding needs --echo-step (the episode length) of at "
-                              f"least 2, one marked value in each half, got {config.echo_step}")
+            raise ConfigError(f"--task adding needs --episode-length (or --echo-step) of at least 2, one "
+                              f"marked value in each half, got {config.echo_step}")
         if config.echo_step > config.covered:
-            raise ConfigError(f"--task adding: an episode of --echo-step {config.echo_step} "
-                              f"steps ends past the {config.covered} steps of a row that the "
-                              f"windows cover")
+            raise ConfigError(f"--task adding: an episode of --episode-length "
+                              f"{config.echo_step} steps ends past the {config.covered} steps "
+                              f"of a row that the windows cover")
 
     def series(self, rng, config, corpus=None):
         return series.adding_series(rng, config.batch_size, config.row_length, config.echo_step)
