@@ -25,9 +25,12 @@ $(UV_STAMP):
 	touch $@
 
 # sync: exactly the lock, whatever an older build left; then rnnlab itself, editable.
+# Bytecode is compiled at install (about 7 s): uv leaves it out by default, and where
+# Python may not write it (PYTHONDONTWRITEBYTECODE, a read-only site-packages) every
+# command would compile TensorFlow's modules again, 4 s each.
 $(STAMP): pyproject.toml $(LOCK) $(UV_STAMP)
-	$(UV) pip sync --quiet --python $(VENV)/bin/python --require-hashes $(LOCK)
-	$(UV) pip install --quiet --python $(VENV)/bin/python --no-deps -e .
+	$(UV) pip sync --quiet --compile-bytecode --python $(VENV)/bin/python --require-hashes $(LOCK)
+	$(UV) pip install --quiet --compile-bytecode --python $(VENV)/bin/python --no-deps -e .
 	touch $@
 
 # After a change to the dependencies in pyproject.toml: the newest versions its ranges
@@ -61,7 +64,7 @@ system-packages:
 test-oldest: $(UV_STAMP) system-packages
 	rm -rf $(OLDEST)
 	$(PYTHON) -m venv --without-pip $(OLDEST)
-	$(UV) pip install --quiet --python $(OLDEST)/bin/python --resolution lowest-direct \
+	$(UV) pip install --quiet --compile-bytecode --python $(OLDEST)/bin/python --resolution lowest-direct \
 	  -e '.[cpu,test]'
 	$(OLDEST)/bin/python -m pytest -q
 
