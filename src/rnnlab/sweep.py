@@ -4,14 +4,17 @@ any number of workers, on any number of machines, share.
 The plan: grid points x seeds are members; members whose arrays have the same shapes
 (population.shape_key) are cut into units of at most MAX_POPULATION, and a unit trains
 as one population in one compiled program. Each unit is an Optuna trial. Workers claim
-WAITING trials (Optuna's WAITING -> RUNNING change is atomic in its database), beat a
-heartbeat while they train, and store the unit's rows in the trial. A worker that dies
+WAITING trials (Optuna's WAITING -> RUNNING change locks the trial's row on a database
+server; SQLite has no row locks, so there claims take turns through a lock file beside
+the database), beat a heartbeat while they train, and store the unit's rows in the trial. A worker that dies
 stops beating; after a grace period any worker marks its trial failed and enqueues the
 unit again. Finished units are never trained twice: a re-run only writes the results.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
+import fcntl
 import io
 import itertools
 import json
@@ -194,6 +197,28 @@ def _unit_of(trial) -> int | None:
     return trial.system_attrs.get("fixed_params", {}).get("unit")
 
 
+@contextlib.contextmanager
+def claims_in_turn(storage_url: str):
+    """Hold this while claiming a trial. Optuna moves a trial from WAITING to RUNNING by
+    reading it and then writing it; a server locks the row in between (SELECT ... FOR
+    UPDATE), SQLite does not, so two workers could both read WAITING and both train the
+    unit (seen: the second to finish found its trial already finished and failed). On
+    SQLite the claims take turns through an flock on DATABASE.claims, which dies with
+    its process."""
+    from sqlalchemy.engine import make_url
+
+    database = make_url(storage_url).database if storage_url.startswith("sqlite") else None
+    if not database or database == ":memory:":
+        yield
+        return
+    with open(database + ".claims", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def claim_unit(study, storage, num_units: int):
     """(trial_id, unit) of a unit this worker now owns; None when no unit is waiting.
 
@@ -201,6 +226,7 @@ def claim_unit(study, storage, num_units: int):
     Two workers starting together may enqueue a unit twice; the later copy is dropped
     when claimed, so a unit trains once.
     """
+    from optuna.exceptions import UpdateFinishedTrialError
     from optuna.storages import fail_stale_trials
     from optuna.trial import TrialState
 
@@ -212,8 +238,11 @@ def claim_unit(study, storage, num_units: int):
         if unit not in live:
             study.enqueue_trial({"unit": unit})
     for trial in study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
-        if not storage.set_trial_state_values(trial._trial_id, TrialState.RUNNING):
-            continue  # another worker was first
+        try:
+            if not storage.set_trial_state_values(trial._trial_id, TrialState.RUNNING):
+                continue  # another worker was first
+        except UpdateFinishedTrialError:  # another worker dropped it as a duplicate
+            continue
         unit = _unit_of(trial)
         # Of a unit's live trials the lowest-numbered one trains it.
         earlier = [t for t in study.get_trials(deepcopy=False)
@@ -249,6 +278,7 @@ def run_worker(plan: Plan, out: str, storage_url: str | None = None,
                log=print) -> dict:
     """Take and train units until every unit of the plan is finished, then write
     results.csv and the heatmaps. Returns {"trained": units this worker trained, ...}."""
+    from optuna.exceptions import UpdateFinishedTrialError
     from optuna.trial import TrialState
 
     made = not os.path.exists(out)
@@ -269,7 +299,8 @@ def run_worker(plan: Plan, out: str, storage_url: str | None = None,
                                                          states=(TrialState.COMPLETE,))}
         if len(complete) >= len(units):
             break
-        claimed = claim_unit(study, storage, len(units))
+        with claims_in_turn(storage_url):
+            claimed = claim_unit(study, storage, len(units))
         if claimed is None:  # the rest is running elsewhere: wait, in case a worker dies
             time.sleep(poll)
             continue
@@ -282,9 +313,14 @@ def run_worker(plan: Plan, out: str, storage_url: str | None = None,
         except BaseException:
             storage.set_trial_state_values(trial_id, TrialState.FAIL)  # enqueued again
             raise
-        storage.set_trial_user_attr(trial_id, "rows", rows)
-        storage.set_trial_state_values(trial_id, TrialState.COMPLETE,
-                                       values=[sum(r["loss"] for r in rows) / len(rows)])
+        try:
+            storage.set_trial_user_attr(trial_id, "rows", rows)
+            storage.set_trial_state_values(trial_id, TrialState.COMPLETE,
+                                           values=[sum(r["loss"] for r in rows) / len(rows)])
+        except UpdateFinishedTrialError:  # presumed dead meanwhile: the unit was handed on
+            log(f"unit {unit + 1}/{len(units)}: another worker took it over while this one "
+                f"trained it (its heartbeat came too late); that worker's result will stand")
+            continue
         trained += 1
         log(f"unit {unit + 1}/{len(units)}: {len(members)} networks trained together in "
             f"{time.perf_counter() - started:.1f} s ({len(complete) + 1} units finished)")
