@@ -6,9 +6,9 @@ The plan: grid points x seeds are members; members whose arrays have the same sh
 as one population in one compiled program. Each unit is an Optuna trial. Workers claim
 WAITING trials (Optuna's WAITING -> RUNNING change locks the trial's row on a database
 server; SQLite has no row locks, so there claims take turns through a lock file beside
-the database), beat a heartbeat while they train, and store the unit's rows in the trial. A worker that dies
-stops beating; after a grace period any worker marks its trial failed and enqueues the
-unit again. Finished units are never trained twice: a re-run only writes the results.
+the database), beat a heartbeat while they train, and store the unit's rows in the
+trial. A worker that dies stops beating; after a grace period any worker marks its trial
+failed and enqueues the unit again. Finished units are never trained twice: a re-run only writes the results.
 """
 from __future__ import annotations
 
@@ -197,6 +197,14 @@ def _unit_of(trial) -> int | None:
     return trial.system_attrs.get("fixed_params", {}).get("unit")
 
 
+def finished_trial_error() -> type:
+    """What Optuna raises when a finished trial is updated: UpdateFinishedTrialError in
+    newer versions, a plain RuntimeError (which that one also is) in 4.0."""
+    import optuna.exceptions
+
+    return getattr(optuna.exceptions, "UpdateFinishedTrialError", RuntimeError)
+
+
 @contextlib.contextmanager
 def claims_in_turn(storage_url: str):
     """Hold this while claiming a trial. Optuna moves a trial from WAITING to RUNNING by
@@ -226,10 +234,10 @@ def claim_unit(study, storage, num_units: int):
     Two workers starting together may enqueue a unit twice; the later copy is dropped
     when claimed, so a unit trains once.
     """
-    from optuna.exceptions import UpdateFinishedTrialError
     from optuna.storages import fail_stale_trials
     from optuna.trial import TrialState
 
+    finished = finished_trial_error()
     fail_stale_trials(study)
     trials = study.get_trials(deepcopy=False)
     live = {_unit_of(t) for t in trials if t.state in
@@ -241,7 +249,7 @@ def claim_unit(study, storage, num_units: int):
         try:
             if not storage.set_trial_state_values(trial._trial_id, TrialState.RUNNING):
                 continue  # another worker was first
-        except UpdateFinishedTrialError:  # another worker dropped it as a duplicate
+        except finished:  # another worker dropped it as a duplicate
             continue
         unit = _unit_of(trial)
         # Of a unit's live trials the lowest-numbered one trains it.
@@ -278,9 +286,9 @@ def run_worker(plan: Plan, out: str, storage_url: str | None = None,
                log=print) -> dict:
     """Take and train units until every unit of the plan is finished, then write
     results.csv and the heatmaps. Returns {"trained": units this worker trained, ...}."""
-    from optuna.exceptions import UpdateFinishedTrialError
     from optuna.trial import TrialState
 
+    finished = finished_trial_error()
     made = not os.path.exists(out)
     os.makedirs(out, exist_ok=True)
     storage_url = storage_url or default_storage(out)
@@ -311,13 +319,14 @@ def run_worker(plan: Plan, out: str, storage_url: str | None = None,
             with Heartbeat(storage, trial_id, heartbeat):
                 rows = train_unit(plan, members)
         except BaseException:
-            storage.set_trial_state_values(trial_id, TrialState.FAIL)  # enqueued again
+            with contextlib.suppress(finished):  # unless handed on already
+                storage.set_trial_state_values(trial_id, TrialState.FAIL)  # enqueued again
             raise
         try:
             storage.set_trial_user_attr(trial_id, "rows", rows)
             storage.set_trial_state_values(trial_id, TrialState.COMPLETE,
                                            values=[sum(r["loss"] for r in rows) / len(rows)])
-        except UpdateFinishedTrialError:  # presumed dead meanwhile: the unit was handed on
+        except finished:  # presumed dead meanwhile: the unit was handed on
             log(f"unit {unit + 1}/{len(units)}: another worker took it over while this one "
                 f"trained it (its heartbeat came too late); that worker's result will stand")
             continue
