@@ -53,13 +53,7 @@ from rnnlab.optim import Adagrad  # noqa: E402
 from rnnlab.tbptt import compile_window_runner  # noqa: E402
 from rnnlab.training import train  # noqa: E402
 
-
-def flop_per_char(cell: str, layers: int, units: int, classes: int) -> int:
-    """Dense-equivalent training FLOPs per character (module docstring)."""
-    G = GATES[cell]
-    forward = sum(2 * ((classes if l == 0 else units) + units) * G * units
-                  for l in range(layers)) + 2 * units * classes
-    return 3 * forward
+from measure import flop_per_char, matmul_peak  # noqa: E402  (benchmarks/measure.py)
 
 
 class Case:
@@ -112,19 +106,6 @@ class PopulationCase(Case):
         started = time.perf_counter()
         self.runner(self.x, self.y, self.state, 0, self.n, -1, self.rates, np.int64(0))[0].numpy()
         return time.perf_counter() - started
-
-
-def matmul_peak(size: int = 2048, repeats: int = 7) -> float:
-    """GFLOP/s of an XLA-compiled float32 size^3 matmul (median of repeats)."""
-    a, b = tf.random.normal([size, size]), tf.random.normal([size, size])
-    product = tf.function(lambda a, b: a @ b, jit_compile=True)
-    product(a, b).numpy()
-    seconds = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        product(a, b).numpy()
-        seconds.append(time.perf_counter() - started)
-    return 2 * size**3 / np.median(seconds) / 1e9
 
 
 def compare(cell, layers, T, args) -> dict:

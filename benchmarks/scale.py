@@ -41,19 +41,11 @@ import time
 
 import numpy as np
 
+from measure import flop_per_char, matmul_peak  # benchmarks/measure.py
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHAKESPEARE = os.path.join(HERE, "..", "data", "tinyshakespeare.txt")
 os.environ.setdefault("RNNLAB_XLA_CACHE", "off")  # compile time is part of what we report
-GATES = {"lstm": 4, "gru": 3}
-
-
-def flop_per_char(cell: str, layers: int, units: int, classes: int) -> int:
-    G = GATES[cell]
-    forward = sum(2 * ((classes if layer == 0 else units) + units) * G * units
-                  for layer in range(layers)) + 2 * units * classes
-    return 3 * forward
-
-
 def corpus(folder: str, chars: int) -> str:
     with open(SHAKESPEARE, encoding="utf-8") as f:
         text = f.read()[:chars]
@@ -162,20 +154,6 @@ def torch_elsewhere(python: str | None, cell, layers, units, batch, T, data, epo
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def matmul_peak(size: int = 2048, repeats: int = 7) -> float:
-    from rnnlab._tf import tf
-
-    a, b = tf.random.normal([size, size]), tf.random.normal([size, size])
-    product = tf.function(lambda a, b: a @ b, jit_compile=True)
-    product(a, b).numpy()
-    seconds = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        product(a, b).numpy()
-        seconds.append(time.perf_counter() - started)
-    return 2 * size ** 3 / statistics.median(seconds) / 1e9
-
-
 def peak_memory(cell, layers, units, batch, T, data, epochs) -> float:
     """GiB: the largest resident size of a fresh process running one rnnlab run (its
     VmHWM: getrusage's maximum would count this large parent's, kept across fork)."""
@@ -196,7 +174,7 @@ def cell_text(r: dict | None, flops: int) -> str:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cells", nargs="+", default=["lstm", "gru"], choices=list(GATES))
+    parser.add_argument("--cells", nargs="+", default=["lstm", "gru"], choices=["lstm", "gru"])
     parser.add_argument("--truncations", nargs="+", type=int, default=[25, 50, 100, 200])
     parser.add_argument("--layers", type=int, default=1)
     parser.add_argument("--units", type=int, default=256)
