@@ -137,28 +137,45 @@ class DenseInputs:
         return self.shapes.project_back(DZ, W_x)
 
 
+class SymbolRows:
+    """Symbol ids [T, (P,) B] as rows of a per-symbol table [(P,) V, N] (W_x for one-hot
+    inputs, the embedding E): reading the rows is a gather, the gradient a sum of the
+    rows' gradients per symbol. A population's members index their own table through an
+    offset of V rows per member into the flattened [(P *) V, N], so one gather and one
+    segment sum serve both."""
+
+    def __init__(self, ids, vocab: int, population: int | None):
+        self.vocab, self.members = vocab, [] if population is None else [population]
+        offsets = 0 if population is None else tf.range(population)[:, None] * vocab
+        self.flat_ids = ids + offsets  # [T, (P,) B] row of the flattened table
+
+    def gather(self, table):
+        """table [(P,) V, N] -> [T, (P,) B, N]."""
+        return tf.gather(tf.reshape(table, [-1, table.shape[-1]]), self.flat_ids)
+
+    def summed(self, D):
+        """D [T, (P,) B, N] -> [(P,) V, N], each symbol's row the sum of its steps' D."""
+        N = D.shape[-1]
+        rows = self.vocab * (self.members[0] if self.members else 1)
+        summed = tf.math.unsorted_segment_sum(tf.reshape(D, [-1, N]),
+                                              tf.reshape(self.flat_ids, [-1]), rows)
+        return tf.reshape(summed, self.members + [self.vocab, N])
+
+
 class OneHotInputs:
     """Characters as ids [T, (P,) B] of one-hot rows: their product with W_x is a gather
     of W_x's rows, its gradient a sum of DZ's rows per character (no [*, V] @ [V, G]
-    product with mostly zeros). A population's members index their own W_x through an
-    offset of V rows per member, so one gather serves both."""
+    product with mostly zeros)."""
 
     def __init__(self, ids, vocab: int, population: int | None):
-        self.vocab = vocab
-        offsets = 0 if population is None else tf.range(population)[:, None] * vocab
-        self.flat_ids = ids + offsets  # [T, (P,) B] row of the flattened [(P *) V, G]
+        self.rows = SymbolRows(ids, vocab, population)
 
     def project(self, W_x):
-        return tf.gather(tf.reshape(W_x, [-1, W_x.shape[-1]]), self.flat_ids)
+        return self.rows.gather(W_x)
 
     def weight_grad(self, DZ):
         """DZ [T, (P,) B, G] -> [(P,) V, G]."""
-        G = DZ.shape[-1]
-        members = [DZ.shape[1]] if DZ.shape.rank == 4 else []
-        rows = self.vocab * (members[0] if members else 1)
-        summed = tf.math.unsorted_segment_sum(tf.reshape(DZ, [-1, G]),
-                                              tf.reshape(self.flat_ids, [-1]), rows)
-        return tf.reshape(summed, members + [self.vocab, G])
+        return self.rows.summed(DZ)
 
     def input_grad(self, DZ, W_x):
         raise NotImplementedError("the first layer's inputs take no gradient")
@@ -169,20 +186,12 @@ class EmbeddedInputs(DenseInputs):
     inputs X = E[ids] [T, (P,) B, N], whose gradient dX is summed into E's rows."""
 
     def __init__(self, ids, E, population: int | None, shapes: _Shapes):
-        self.E, self.vocab = tf.convert_to_tensor(E), E.shape[-2]
-        offsets = 0 if population is None else tf.range(population)[:, None] * self.vocab
-        self.flat_ids = ids + offsets  # [T, (P,) B] row of the flattened [(P *) V, N]
-        super().__init__(tf.gather(tf.reshape(self.E, [-1, E.shape[-1]]), self.flat_ids),
-                         shapes)
+        self.rows = SymbolRows(ids, E.shape[-2], population)
+        super().__init__(self.rows.gather(tf.convert_to_tensor(E)), shapes)
 
     def embedding_grad(self, dX):
         """dX [T, (P,) B, N] -> dE [(P,) V, N]."""
-        N = dX.shape[-1]
-        members = list(self.E.shape[:-2])
-        rows = self.vocab * (members[0] if members else 1)
-        summed = tf.math.unsorted_segment_sum(tf.reshape(dX, [-1, N]),
-                                              tf.reshape(self.flat_ids, [-1]), rows)
-        return tf.reshape(summed, members + [self.vocab, N])
+        return self.rows.summed(dX)
 
 
 def layer_inputs(model, x_window, shapes: _Shapes):
