@@ -47,13 +47,24 @@ import time
 import numpy as np
 
 from rnnlab._tf import tf  # noqa: E402  (rnnlab's TF settings, as a user's run gets them)
-from rnnlab.config import GATES, TrainConfig  # noqa: E402
-from rnnlab.model import RNN, init_params  # noqa: E402
-from rnnlab.optim import Adagrad  # noqa: E402
-from rnnlab.tbptt import compile_window_runner  # noqa: E402
-from rnnlab.training import train  # noqa: E402
+from rnnlab.config import TrainConfig  # noqa: E402
+from rnnlab.nn.model import RNN, init_params  # noqa: E402
+from rnnlab.nn.optim import Adagrad  # noqa: E402
+from rnnlab.run.tbptt import compile_window_runner  # noqa: E402
+from rnnlab.run.training import train  # noqa: E402
+from rnnlab.nn.cells import CELLS  # noqa: E402
+from rnnlab.settings import checked  # noqa: E402
 
 from measure import flop_per_char, matmul_peak  # noqa: E402  (benchmarks/measure.py)
+
+
+def settings(cell, layers, units, batch, T, windows, classes, gradient):
+    """The settings of a text run of `windows` windows on random characters."""
+    return checked(TrainConfig(task="text", cell=cell, layers=layers, state_size=units,
+                               batch_size=batch, truncation=T, gradient=gradient,
+                               series_length=batch * T * windows, num_classes=classes,
+                               num_inputs=classes, log_every=10**6, vocab="x" * classes,
+                               data=os.devnull))
 
 
 class Case:
@@ -62,12 +73,11 @@ class Case:
     def __init__(self, cell, layers, units, batch, classes, T, chars, autodiff, seed=0):
         n = max(1, round(chars / (batch * T)))
         self.chars = n * batch * T
-        config = TrainConfig(task="text", cell=cell, layers=layers, state_size=units,
-                             batch_size=batch, truncation=T, series_length=batch * T * n,
-                             num_classes=classes, num_inputs=classes, log_every=10**6)
+        config = settings(cell, layers, units, batch, T, n, classes,
+                          "autodiff" if autodiff else "tbptt")
         rng = np.random.RandomState(seed)
         params = init_params(rng, cell, layers, units, classes, classes, "glorot")
-        self.model = RNN(params, cell, autodiff=autodiff)
+        self.model = RNN(params, cell)
         self.runner = compile_window_runner(self.model, Adagrad(self.model.params), config)
         self.x = tf.constant(rng.randint(0, classes, (n, batch, T)), tf.float32)
         self.y = tf.constant(rng.randint(0, classes, (n, batch, T)), tf.int32)
@@ -75,7 +85,7 @@ class Case:
 
     def call(self) -> float:
         started = time.perf_counter()
-        self.runner(self.x, self.y, self.state, 0, self.n, -1, np.float32(0.3),
+        self.runner(self.x, self.y, self.state, (), 0, self.n, -1, np.float32(0.3),
                     np.int64(0))[0].numpy()
         return time.perf_counter() - started
 
@@ -85,13 +95,11 @@ class PopulationCase(Case):
     own windows: chars counts every member's."""
 
     def __init__(self, cell, layers, units, batch, classes, T, chars, members, seed=0):
-        from rnnlab.population import PopulationRNN
+        from rnnlab.nn.population import PopulationRNN
 
         n = max(1, round(chars / (batch * T * members)))
         self.chars = n * batch * T * members
-        config = TrainConfig(task="text", cell=cell, layers=layers, state_size=units,
-                             batch_size=batch, truncation=T, series_length=batch * T * n,
-                             num_classes=classes, num_inputs=classes, log_every=10**6)
+        config = settings(cell, layers, units, batch, T, n, classes, "tbptt")
         rng = np.random.RandomState(seed)
         self.model = PopulationRNN([init_params(rng, cell, layers, units, classes, classes,
                                                 "glorot") for _ in range(members)], cell)
@@ -104,7 +112,8 @@ class PopulationCase(Case):
 
     def call(self) -> float:
         started = time.perf_counter()
-        self.runner(self.x, self.y, self.state, 0, self.n, -1, self.rates, np.int64(0))[0].numpy()
+        self.runner(self.x, self.y, self.state, (), 0, self.n, -1, self.rates,
+                    np.int64(0))[0].numpy()
         return time.perf_counter() - started
 
 
@@ -248,7 +257,7 @@ def main(argv=None):
     if argv and argv[0] == "--child":
         return child(argv[1:])
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cells", nargs="+", default=["lstm", "gru"], choices=list(GATES))
+    parser.add_argument("--cells", nargs="+", default=["lstm", "gru"], choices=[c for c, e in CELLS.items() if e.back])
     parser.add_argument("--truncations", nargs="+", type=int, default=[25, 50, 100, 200])
     parser.add_argument("--population", type=int, default=0, help="--scaling for a "
                         "population of this many networks (population.py) instead of one")

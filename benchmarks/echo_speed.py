@@ -33,10 +33,10 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 from rnnlab._tf import tf  # noqa: E402  (rnnlab's TF settings, as a user's run gets them)
 from rnnlab.config import TrainConfig  # noqa: E402
-from rnnlab.model import EchoRNN, tutorial_init  # noqa: E402
-from rnnlab.optim import Adagrad  # noqa: E402
-from rnnlab.series import echo_series, to_windows  # noqa: E402
-from rnnlab.training import train  # noqa: E402
+from rnnlab.nn.model import EchoRNN, tutorial_init  # noqa: E402
+from rnnlab.nn.optim import Adagrad  # noqa: E402
+from rnnlab.data.series import echo_series, to_windows  # noqa: E402
+from rnnlab.run.training import train  # noqa: E402
 from tutorial_tf1 import run_tutorial  # noqa: E402
 
 

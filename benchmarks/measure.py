@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 import time
 
-from rnnlab.config import GATES
+from rnnlab.nn.cells import CELLS
 
 
 def flop_per_char(cell: str, layers: int, units: int, classes: int) -> int:
@@ -13,7 +13,7 @@ def flop_per_char(cell: str, layers: int, units: int, classes: int) -> int:
     (whatever an implementation skips): forward 2 (I + U) G U per layer (I inputs: the
     classes for the first layer, U for the others; G gates) plus 2 U C for the output
     layer; training is 3x forward (forward, input gradient, weight gradient)."""
-    G = GATES[cell]
+    G = CELLS[cell].gates
     forward = sum(2 * ((classes if layer == 0 else units) + units) * G * units
                   for layer in range(layers)) + 2 * units * classes
     return 3 * forward

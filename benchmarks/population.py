@@ -23,7 +23,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 from rnnlab._tf import tf  # noqa: E402,F401  (imported before any timing)
 from rnnlab.config import TrainConfig  # noqa: E402
 from rnnlab.sweep import make_plan, run_worker  # noqa: E402
-from rnnlab.training import train  # noqa: E402
+from rnnlab.run.training import train  # noqa: E402
 
 
 def time_sweep(seeds: int, epochs: int) -> float:

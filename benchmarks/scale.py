@@ -64,7 +64,7 @@ def summary(chars: int, seconds: list) -> dict:
 
 def bench_rnnlab(cell, layers, units, batch, T, data, epochs, folder) -> dict:
     from rnnlab.config import TrainConfig
-    from rnnlab.training import train
+    from rnnlab.run.training import train
 
     config = TrainConfig(task="text", data=data, cell=cell, layers=layers, state_size=units,
                          batch_size=batch, truncation=T, epochs=epochs, seed=0, plot="none",
@@ -78,12 +78,12 @@ def bench_rnnlab(cell, layers, units, batch, T, data, epochs, folder) -> dict:
 def windows_of(data: str, batch: int, T: int):
     """The text as rnnlab cuts it: ids, `batch` rows, windows [n, batch, T] in order."""
     from rnnlab.config import TrainConfig
-    from rnnlab.corpus import load_corpus
-    from rnnlab.series import to_windows
-    from rnnlab.settings import prepare
-    from rnnlab.tasks import TASKS
+    from rnnlab.data.corpus import load_corpus
+    from rnnlab.data.series import to_windows
+    from rnnlab.settings import resolve
+    from rnnlab.data.tasks import TASKS
 
-    config = prepare(TrainConfig(task="text", data=data, batch_size=batch, truncation=T,
+    config = resolve(TrainConfig(task="text", data=data, batch_size=batch, truncation=T,
                                  val_fraction=0.0, test_fraction=0.0, seed=0, out=os.devnull))
     x, y = TASKS["text"].series(None, config, load_corpus(config))
     return to_windows(x, T), to_windows(y, T), config.num_classes

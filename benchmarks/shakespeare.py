@@ -46,12 +46,12 @@ def parts(path: str, batch: int, T: int):
     """rnnlab's own split and windows: (train x, y windows [n, B, T], val ids, classes)."""
     sys.path.insert(0, os.path.join(HERE, "..", "src"))
     from rnnlab.config import TrainConfig
-    from rnnlab.corpus import load_corpus
-    from rnnlab.series import to_windows
-    from rnnlab.settings import prepare
-    from rnnlab.tasks import TASKS
+    from rnnlab.data.corpus import load_corpus
+    from rnnlab.data.series import to_windows
+    from rnnlab.settings import resolve
+    from rnnlab.data.tasks import TASKS
 
-    config = prepare(TrainConfig(task="text", data=path, batch_size=batch, truncation=T,
+    config = resolve(TrainConfig(task="text", data=path, batch_size=batch, truncation=T,
                                  seed=0, out=os.devnull))
     corpus = load_corpus(config)
     x, y = TASKS["text"].series(None, config, corpus)

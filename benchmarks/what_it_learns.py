@@ -17,8 +17,8 @@ import tempfile
 import numpy as np
 
 from rnnlab.config import TrainConfig
-from rnnlab.series import dependency_baselines
-from rnnlab.training import train
+from rnnlab.data.series import dependency_baselines
+from rnnlab.run.training import train
 
 STYLES = [(2, 2), (5, 5), (10, 10), (20, 20), (1, 5), (2, 10), (5, 20)]  # (k1, k2)
 

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 from helpers import quiet_train
-from rnnlab.records import Progress
-from rnnlab.model import squared_error_loss
-from rnnlab.series import adding_baseline, adding_series
-from rnnlab.training import resume
-from rnnlab.viz import new_file_figure
+from rnnlab.run.records import Progress
+from rnnlab.nn.losses import squared_error_loss
+from rnnlab.data.series import adding_baseline, adding_series
+from rnnlab.run.training import resume
+from rnnlab.run.figure import new_file_figure
 
 
 @pytest.mark.fast
@@ -116,10 +116,9 @@ def test_long_episodes_leave_windows_without_a_target_and_resume_exactly(tmp_pat
 
 
 def test_checkpoint_keeps_float_snapshots(adding_run):
-    from rnnlab.checkpoint import restore_latest
-    from rnnlab.inference import load_model
+    from rnnlab.run.checkpoint import load_trained, restore_latest
 
-    _, model = load_model(adding_run.out_dir)
+    _, model = load_trained(adding_run.out_dir)
     progress = restore_latest(adding_run.out_dir, model)
     snap, kept = adding_run.snapshots[-1], progress.snapshots[-1]
     np.testing.assert_array_equal(kept.x, snap.x)

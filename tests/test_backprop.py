@@ -1,12 +1,15 @@
-"""The hand-written window backward (backprop.py) against GradientTape through the
-tf.scan loop, and against an independent NumPy forward and backward pass."""
+"""The hand-written window backward (nn/backprop.py, the tbptt gradient algorithm)
+against GradientTape through the tf.scan loop (the autodiff one), and against an
+independent NumPy forward and backward pass."""
 import numpy as np
 import pytest
 
 import numpy_bptt
 from rnnlab._tf import tf
-from rnnlab.model import RNN, init_params
-from rnnlab.population import PopulationRNN
+from rnnlab.nn.model import RNN, init_params
+from rnnlab.nn.cells import CELLS as CELL_TABLE
+from rnnlab.nn.population import PopulationRNN
+from helpers import loss_and_grads
 
 CELLS = ("vanilla", "lstm", "gru")
 
@@ -23,14 +26,14 @@ def both_ways(params, cell, x, y, state, dtype=tf.float64, regression=False, mod
               **window):
     """loss_and_grads of the hand-written and the autodiff path, as NumPy."""
     results = []
-    for autodiff in (False, True):
+    for gradient in ("tbptt", "autodiff"):
         if model_class is RNN:
-            model = RNN(params, cell, regression, dtype=dtype, autodiff=autodiff)
+            model = RNN(params, cell, regression, dtype=dtype)
         else:
             model = model_class(params, cell, regression)
-            model.autodiff = autodiff
         start = tuple(tf.constant(s, dtype) for s in state)
-        out = model.loss_and_grads(tf.constant(x), tf.constant(y), start, **window)
+        out = loss_and_grads(model, tf.constant(x), tf.constant(y), start, gradient=gradient,
+                             **window)
         results.append(tf.nest.map_structure(lambda t: t.numpy(), out))
     return results
 
@@ -49,7 +52,7 @@ def assert_same(hand, auto, rtol=1e-10, atol=1e-12):
 
 def state_for(model_params, cell, layers, batch, rng, population=()):
     units = model_params["W2"].shape[-2]
-    parts = layers * (2 if cell == "lstm" else 1)
+    parts = layers * len(CELL_TABLE[cell].parts)
     return [np.tanh(rng.randn(*population, batch, units)) for _ in range(parts)]
 
 
@@ -131,8 +134,8 @@ def test_equals_numpy_forward_and_backward(cell, inputs):
     ref_loss, ref_grads, ref_state = numpy_bptt.gated_loss_and_grads(cell, flat, xs, y, state,
                                                                      loss_from=2)
     model = RNN(params, cell, dtype=tf.float64)
-    loss, _, carried, grads = model.loss_and_grads(
-        tf.constant(x, tf.float32), tf.constant(y, tf.int32),
+    loss, _, carried, grads = loss_and_grads(
+        model, tf.constant(x, tf.float32), tf.constant(y, tf.int32),
         tuple(tf.constant(s) for s in state), loss_from=2)
     assert float(loss) == pytest.approx(ref_loss, rel=1e-12)
     for a, b in zip(carried, ref_state):
@@ -151,9 +154,10 @@ def test_compiled_float32_equals_autodiff(cell):
     x = tf.constant(rng.randint(0, V, (B, T)), tf.float32)
     y = tf.constant(rng.randint(0, V, (B, T)), tf.int32)
     results = []
-    for autodiff in (False, True):
-        model = RNN(params, cell, autodiff=autodiff)
-        run = tf.function(lambda x, y, s: model.loss_and_grads(x, y, s, 4, 8), jit_compile=True)
+    for gradient in ("tbptt", "autodiff"):
+        model = RNN(params, cell)
+        run = tf.function(lambda x, y, s: loss_and_grads(model, x, y, s, 4, 8, gradient=gradient),
+                          jit_compile=True)
         out = run(x, y, model.zero_state(B))
         results.append(tf.nest.map_structure(lambda t: t.numpy(), out))
     assert_same(*results, rtol=2e-4, atol=2e-6)
@@ -165,7 +169,7 @@ def test_graph_does_not_grow_with_the_window():
     sizes = []
     for T in (5, 50):
         model = RNN(init_params(np.random.RandomState(0), "lstm", 2, 8, 5, 5, "glorot"), "lstm")
-        run = tf.function(lambda x, y, s: model.loss_and_grads(x, y, s))
+        run = tf.function(lambda x, y, s: loss_and_grads(model, x, y, s))
         graph = run.get_concrete_function(tf.TensorSpec([2, T]), tf.TensorSpec([2, T], tf.int32),
                                           model.zero_state(2)).graph
         sizes.append(len(graph.as_graph_def().node)
@@ -173,9 +177,21 @@ def test_graph_does_not_grow_with_the_window():
     assert sizes[0] == sizes[1]
 
 
-def test_keras_cells_keep_automatic_differentiation():
-    params = init_params(np.random.RandomState(0), "lstm", 1, 4)
-    assert RNN(params, "keras-lstm").autodiff and not RNN(params, "lstm").autodiff
+def test_keras_cells_take_their_gradients_from_the_tape():
+    """tbptt differentiates Keras's cells by GradientTape (they have no written step
+    back): the same numbers as the autodiff algorithm, and as the from-scratch twin's."""
+    rng = np.random.RandomState(0)
+    params = init_params(rng, "lstm", 1, 4, init="glorot")
+    x = tf.constant(rng.randint(0, 2, (2, 5)), tf.float32)
+    y = tf.constant(rng.randint(0, 2, (2, 5)), tf.int32)
+    keras = RNN(params, "keras-lstm")
+    state = keras.zero_state(2)
+    by_tbptt = loss_and_grads(keras, x, y, state)
+    by_tape = loss_and_grads(keras, x, y, state, gradient="autodiff")
+    ours = loss_and_grads(RNN(params, "lstm"), x, y, state)
+    for a, b in zip(tf.nest.flatten(by_tbptt), tf.nest.flatten(by_tape)):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert float(by_tbptt[0]) == pytest.approx(float(ours[0]), rel=1e-5)
 
 
 @pytest.mark.parametrize("cell", CELLS)

@@ -6,8 +6,10 @@ import pytest
 
 from rnnlab._tf import tf
 from rnnlab.config import TrainConfig
-from rnnlab.model import RNN, init_params
-from rnnlab.settings import prepare
+from rnnlab.nn.model import RNN, init_params
+from rnnlab.nn.cells import CELLS
+from rnnlab.settings import resolve
+from helpers import loss_and_grads
 from helpers import quiet_train
 
 
@@ -24,11 +26,11 @@ def test_from_scratch_cell_equals_keras_cell_with_the_same_weights(ours, theirs)
     for kind in (ours, theirs):
         model = RNN(params, kind)
         state = tuple(tf.fill(s.shape, 0.3) for s in model.zero_state(3))
-        loss, logits, carried, grads = model.loss_and_grads(x, y, state)
+        loss, logits, carried, grads = loss_and_grads(model, x, y, state)
         results.append((loss, logits, carried, grads))
     (l1, o1, s1, g1), (l2, o2, s2, g2) = results
     np.testing.assert_allclose(o1.numpy(), o2.numpy(), rtol=1e-5, atol=1e-6)
-    assert len(s1) == len(s2) == (4 if ours == "lstm" else 2)
+    assert len(s1) == len(s2) == 2 * len(CELLS[ours].parts)
     for a, b in zip(s1, s2):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
     # Keras keeps (kernel, recurrent kernel, bias) per layer where ours keep (W, b),
@@ -51,7 +53,7 @@ def test_gated_cells_learn_the_echo_task(cell, tmp_path):
 
 
 def test_two_layers_learn_and_resume_exactly(tmp_path):
-    from rnnlab.training import resume
+    from rnnlab.run.training import resume
 
     settings = dict(cell="lstm", layers=2, state_size=6, seed=2, series_length=15000,
                     checkpoint_every=0)
@@ -63,8 +65,8 @@ def test_two_layers_learn_and_resume_exactly(tmp_path):
 
 
 def test_init_tutorial_is_the_default_only_for_the_vanilla_echo_run():
-    assert prepare(TrainConfig()).init == "tutorial"
-    assert prepare(TrainConfig(cell="gru")).init == "glorot"
-    assert prepare(TrainConfig(task="dependency")).init == "glorot"
+    assert resolve(TrainConfig()).init == "tutorial"
+    assert resolve(TrainConfig(cell="gru")).init == "glorot"
+    assert resolve(TrainConfig(task="dependency")).init == "glorot"
     glorot = init_params(np.random.RandomState(0), "vanilla", 1, 4, init="glorot")
     assert (glorot["cells"][0]["W"] < 0).any()

@@ -56,7 +56,7 @@ def test_train_end_to_end_writes_the_run_folder(tmp_path):
 
 
 def test_cli_figure_is_the_tutorials_six_panels(tmp_path, monkeypatch, capsys):
-    from rnnlab import viz
+    from rnnlab.run import figure as viz
     from rnnlab.cli import main
 
     figures = []

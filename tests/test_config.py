@@ -1,7 +1,7 @@
 import pytest
 
 from rnnlab.config import ConfigError, TrainConfig
-from rnnlab.settings import prepare
+from rnnlab.settings import resolve
 
 pytestmark = pytest.mark.fast
 
@@ -27,7 +27,7 @@ def test_validate_names_the_problem(changes, words):
         TrainConfig(**changes).validate()
 
 
-def test_prepare_fills_seed_and_out_and_json_round_trips():
-    c = prepare(TrainConfig())
+def test_resolve_fills_seed_and_out_and_json_round_trips():
+    c = resolve(TrainConfig()).config
     assert c.seed is not None and c.out.startswith("runs")
     assert TrainConfig.from_json(c.to_json()) == c

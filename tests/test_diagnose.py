@@ -5,8 +5,8 @@ import sys
 import numpy as np
 
 from helpers import quiet_train
-from rnnlab.diagnose import WARM_UP, gradient_by_lag
-from rnnlab.model import build_model, init_params
+from rnnlab.look.diagnose import WARM_UP, gradient_by_lag
+from rnnlab.nn.model import RNN, init_params
 
 
 def numpy_gradient_by_lag(params, x, y):
@@ -35,7 +35,7 @@ def test_gradient_by_lag_matches_an_explicit_backward_pass():
     rng = np.random.RandomState(0)
     params = init_params(rng, "vanilla", 1, 6, 1, 2, "glorot")
     params["cells"][0]["W"] *= 2.0                           # a little memory to measure
-    model = build_model(params, "vanilla")
+    model = RNN(params, "vanilla")
     x = rng.randint(0, 2, (16, WARM_UP + 25))
     y = rng.randint(0, 2, x.shape)
     ours = gradient_by_lag(model, x, y, regression=False)

@@ -12,8 +12,8 @@ import pytest
 
 from helpers import quiet_train
 from rnnlab.config import TrainConfig
-from rnnlab.corpus import END_OF_LINE, UNKNOWN, load_corpus, part_sizes, words_of, word_vocab
-from rnnlab.settings import prepare
+from rnnlab.data.corpus import END_OF_LINE, UNKNOWN, load_corpus, part_sizes, words_of, word_vocab
+from rnnlab.settings import resolve
 
 ALICE = os.path.join(os.path.dirname(__file__), "data", "alice.txt")
 TEXT = dict(task="text", data=ALICE, cell="vanilla", state_size=16, truncation=10,
@@ -22,10 +22,10 @@ TEXT = dict(task="text", data=ALICE, cell="vanilla", state_size=16, truncation=1
 
 @pytest.mark.fast
 def test_the_parts_follow_each_other_and_cover_the_file():
-    config = prepare(TrainConfig(task="text", data=ALICE, batch_size=4, truncation=10,
+    config = resolve(TrainConfig(task="text", data=ALICE, batch_size=4, truncation=10,
                                  val_fraction=0.1, test_fraction=0.2))
     parts = load_corpus(config)
-    whole = prepare(TrainConfig(task="text", data=ALICE, batch_size=4, truncation=10,
+    whole = resolve(TrainConfig(task="text", data=ALICE, batch_size=4, truncation=10,
                                 val_fraction=0, test_fraction=0))
     everything = load_corpus(whole)["train"]
     sizes = [len(parts[k]) for k in ("train", "val", "test")]
@@ -49,13 +49,22 @@ def test_words_are_whitespace_tokens_with_an_end_of_line_and_unknown_words():
 def test_held_out_words_outside_the_training_vocabulary_are_unknown(tmp_path):
     data = tmp_path / "words.txt"
     data.write_text("a b a b a b c\n" * 40 + "a zebra b\n" * 10)
-    config = prepare(TrainConfig(task="words", data=str(data), batch_size=2, truncation=5,
+    config = resolve(TrainConfig(task="words", data=str(data), batch_size=2, truncation=5,
                                  val_fraction=0.1, test_fraction=0.1))
     vocab = config.vocab.split("\n")
     assert vocab == ["a", "b", END_OF_LINE, "c", UNKNOWN] and config.num_classes == 5
     parts = load_corpus(config, words=True)
     assert vocab.index(UNKNOWN) in parts["test"]        # the zebra
     assert vocab.index(UNKNOWN) not in parts["train"]
+
+
+def held_out_scores(model, settings, part):
+    """Loss and accuracy along a part of the run's text, as validation and eval see it."""
+    from rnnlab.nn.along import along
+
+    stretch = settings.task.stretch(settings, part, load_corpus(settings))
+    scores = along(model, stretch.x, stretch.y, settings.truncation)
+    return {"loss": float(scores["loss"].mean()), "accuracy": float(scores["right"].mean())}
 
 
 @pytest.fixture(scope="module")
@@ -66,11 +75,11 @@ def text_run(tmp_path_factory):
 
 def test_validation_loss_is_a_forward_pass_over_the_validation_part_with_the_state_carried(
         text_run):
-    from rnnlab.inference import held_out_scores, load_model
+    from rnnlab.run.checkpoint import load_trained
 
-    config, model = load_model(text_run.out_dir, newest=True)  # the weights after epoch 2
+    config, model = load_trained(text_run.out_dir, newest=True)  # the weights after epoch 2
     ids = load_corpus(config)["val"]
-    W, b = (v.numpy().astype(np.float64) for v in model.cells[0].trainable_variables)
+    W, b = (v.numpy().astype(np.float64) for v in model.cells[0].params)
     W2, b2 = model.W2.numpy().astype(np.float64), model.b2.numpy().astype(np.float64)
     n = (len(ids) - 1) // 4 * 4                        # 4 rows, each its own part of the text
     x, y = ids[:n].reshape(4, -1), ids[1:n + 1].reshape(4, -1)
@@ -82,7 +91,7 @@ def test_validation_loss_is_a_forward_pass_over_the_validation_part_with_the_sta
         logp -= np.log(np.exp(logp).sum(1, keepdims=True))
         losses.extend(-logp[np.arange(4), y[:, t]])
         right += int((logits.argmax(1) == y[:, t]).sum())
-    scores = held_out_scores(model, ids, 4, 10)
+    scores = held_out_scores(model, config, "val")
     assert scores["loss"] == pytest.approx(np.mean(losses), rel=1e-5)
     assert scores["accuracy"] == pytest.approx(right / n)
     assert text_run.history.val_losses[-1] == pytest.approx(np.mean(losses), rel=1e-5)
@@ -97,11 +106,11 @@ def test_each_epoch_has_its_row_and_the_best_checkpoint_is_kept(text_run):
     val = [float(r["val_loss"]) for r in rows]
     assert val == pytest.approx(text_run.history.val_losses, rel=1e-5)
     assert all(float(r["learning_rate"]) == 0.3 for r in rows)
-    from rnnlab.checkpoint import BEST_DIR, checkpoint_paths, restore_latest
-    from rnnlab.inference import load_model
+    from rnnlab.run.checkpoint import BEST_DIR, checkpoint_paths, restore_latest
+    from rnnlab.run.checkpoint import load_trained
 
     assert len(checkpoint_paths(text_run.out_dir, BEST_DIR)) == 1
-    _, model = load_model(text_run.out_dir)
+    _, model = load_trained(text_run.out_dir)
     best = restore_latest(text_run.out_dir, model, best=True)
     assert best.best_loss == pytest.approx(min(val), rel=1e-5)
     assert best.epoch == 1 + int(np.argmin(val))
@@ -124,8 +133,8 @@ def test_eval_reports_a_part_in_nats_bits_and_perplexity(text_run):
 
 @pytest.mark.fast
 def test_a_loss_that_does_not_improve_decays_the_rate_and_only_improvements_are_kept():
-    from rnnlab.observers import Improvement
-    from rnnlab.records import Progress
+    from rnnlab.run.observers import Improvement
+    from rnnlab.run.records import Progress
 
     saved = []
 
@@ -146,7 +155,7 @@ def test_a_loss_that_does_not_improve_decays_the_rate_and_only_improvements_are_
 
 
 def resume_equals_straight(tmp_path, epochs: int, stop: int, **settings):
-    from rnnlab.training import resume
+    from rnnlab.run.training import resume
 
     straight = quiet_train(tmp_path / "straight", epochs=epochs, **settings)
     quiet_train(tmp_path / "stopped", epochs=stop, **settings)
@@ -178,7 +187,7 @@ def test_a_run_from_before_held_out_parts_trains_on_the_whole_file_and_resumes(t
            if k not in ("val_fraction", "test_fraction", "optimizer", "clip", "lr_decay",
                         "dropout", "embedding", "max_vocab")}
     path.write_text(json.dumps(old))
-    from rnnlab.training import resume
+    from rnnlab.run.training import resume
 
     resume(str(tmp_path / "stopped"), epochs=3, stdout=io.StringIO())
     assert ((tmp_path / "stopped" / "metrics.csv").read_bytes() ==
@@ -196,7 +205,7 @@ def test_a_part_the_run_does_not_hold_out_is_named(tmp_path, capsys):
 
 
 def test_dropout_is_drawn_from_the_seed_and_off_in_eval(tmp_path):
-    from rnnlab.inference import held_out_scores, load_model
+    from rnnlab.run.checkpoint import load_trained
 
     settings = {**TEXT, "cell": "gru", "layers": 2, "dropout": 0.5}
     runs = [quiet_train(tmp_path / name, epochs=2, **{**settings, **extra})
@@ -204,12 +213,11 @@ def test_dropout_is_drawn_from_the_seed_and_off_in_eval(tmp_path):
     metrics = [(tmp_path / name / "metrics.csv").read_bytes() for name in "abcd"]
     assert metrics[0] == metrics[1]                      # the same seed, the same masks
     assert metrics[0] != metrics[2] and metrics[0] != metrics[3]
-    config, model = load_model(runs[0].out_dir)
-    ids = load_corpus(config)["val"]
-    scores = held_out_scores(model, ids, 4, 10)
-    assert model.dropout == 0.5 and held_out_scores(model, ids, 4, 10) == scores
+    config, model = load_trained(runs[0].out_dir)
+    scores = held_out_scores(model, config, "val")
+    assert model.dropout == 0.5 and held_out_scores(model, config, "val") == scores
     model.dropout = 0.0  # what eval computes is the plain forward pass
-    assert held_out_scores(model, ids, 4, 10) == scores
+    assert held_out_scores(model, config, "val") == scores
 
 
 def test_a_words_model_trains_evaluates_in_perplexity_and_writes_words(tmp_path):
@@ -226,7 +234,7 @@ def test_a_words_model_trains_evaluates_in_perplexity_and_writes_words(tmp_path)
                           capture_output=True, text=True)
     result = json.loads(done.stdout)
     assert result["perplexity"] == pytest.approx(np.exp(result["loss"]))
-    from rnnlab.inference import sample
+    from rnnlab.look.sample import sample
 
     written = sample(run.out_dir, 30, temperature=0.5, prime="the cat", seed=1)
     assert written.startswith("the cat")

@@ -9,7 +9,9 @@ import pytest
 
 import numpy_bptt
 from helpers import quiet_train
-from rnnlab.inference import evaluate, load_model, predict
+from rnnlab.look.evaluate import evaluate
+from rnnlab.look.sample import predict
+from rnnlab.run.checkpoint import load_trained
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +43,7 @@ def test_predict_carries_state_along_a_stream_of_any_length(trained):
     predicted, probability = predict(str(trained), bits)
     assert predicted.shape == probability.shape == (1234,)
     np.testing.assert_array_equal(predicted[3:], bits[:-3])  # it learned the echo
-    _, model = load_model(str(trained))
+    _, model = load_trained(str(trained))
     params = {k: v.numpy().astype(np.float64) for k, v in zip(("W", "b", "W2", "b2"), model.params)}
     _, ps = numpy_bptt.forward(params, bits[None, :], np.zeros((1, model.state_size)))
     reference = np.array([p[0, 1] for p in ps])

@@ -8,8 +8,8 @@ import types
 import numpy as np
 import pytest
 
-from rnnlab import live as live_figures
-from rnnlab.records import Snapshot
+from rnnlab.run import live as live_figures
+from rnnlab.run.records import Snapshot
 
 
 def fake_ipython(monkeypatch, shell):

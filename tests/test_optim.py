@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from rnnlab._tf import tf
-from rnnlab.optim import Adagrad, clip_by_global_norm, make_optimizer
+from rnnlab.nn.optim import Adagrad, clip_by_global_norm, make_optimizer
 
 KERAS = {"sgd": lambda keras, lr: keras.optimizers.SGD(lr),
          "momentum": lambda keras, lr: keras.optimizers.SGD(lr, momentum=0.9),

@@ -5,13 +5,13 @@ import numpy as np
 import pytest
 
 from rnnlab.config import TrainConfig
-from rnnlab.settings import prepare
-from rnnlab.population import check_population, train_population
-from rnnlab.training import train
+from rnnlab.run.training import train_population
+from rnnlab.settings import check_population, resolve
+from rnnlab.run.training import train
 
 
 def members(base, settings, tmp_path):
-    return [prepare(base.replace(out=str(tmp_path / str(i)), **s))
+    return [resolve(base.replace(out=str(tmp_path / str(i)), **s))
             for i, s in enumerate(settings)]
 
 

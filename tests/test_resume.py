@@ -7,10 +7,10 @@ import sys
 
 import pytest
 
-from rnnlab.checkpoint import CheckpointError, checkpoint_paths
+from rnnlab.run.checkpoint import CheckpointError, checkpoint_paths
 from helpers import quiet_train
 from rnnlab.errors import TrainingDiverged
-from rnnlab.training import resume
+from rnnlab.run.training import resume
 
 SMALL = dict(series_length=15000, seed=5, checkpoint_every=0)
 

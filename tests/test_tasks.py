@@ -6,9 +6,9 @@ import pytest
 
 from helpers import quiet_train
 from rnnlab.config import TrainConfig
-from rnnlab.training import train
-from rnnlab.series import dependency_baselines, dependency_probability, to_windows
-from rnnlab.tasks import TASKS
+from rnnlab.run.training import train
+from rnnlab.data.series import dependency_baselines, dependency_probability, to_windows
+from rnnlab.data.tasks import TASKS
 
 
 def make_series(rng, task, layout, series_length, echo_step, batch_size):
@@ -73,7 +73,7 @@ def test_copy_episodes_show_symbols_then_ask_for_them_back():
 def test_copy_run_learns_the_episode_shape_and_reports_its_baseline(tmp_path):
     """Three epochs learn where blanks and recalls fall (loss far below ln 10 = 2.30),
     not yet the symbols: the loss sits at the remembering-nothing baseline."""
-    from rnnlab.series import copy_baseline
+    from rnnlab.data.series import copy_baseline
 
     out = io.StringIO()
     config = TrainConfig(task="copy", echo_step=15, cell="gru", state_size=16, truncation=25,

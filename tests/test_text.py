@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from helpers import quiet_train
-from rnnlab.inference import sample
+from rnnlab.look.sample import sample
 
 ALICE = os.path.join(os.path.dirname(__file__), "data", "alice.txt")  # public domain (1865)
 
@@ -38,7 +38,7 @@ def test_sample_writes_characters_of_the_text(text_run):
 
 
 def test_text_figure_shows_characters(text_run, tmp_path):
-    from rnnlab import viz
+    from rnnlab.run import figure as viz
 
     snap = text_run.snapshots[-1]
     fig = viz.save_png(str(tmp_path / "f.png"), text_run.history.window_losses, snap, 20, 4,

@@ -1,11 +1,10 @@
 import numpy as np
 
-from rnnlab.config import TrainConfig
-from rnnlab.model import EchoRNN, tutorial_init
-from rnnlab.optim import Adagrad
-from rnnlab.series import echo_series, to_windows
-from rnnlab.tbptt import chunk_bounds, compile_window_runner
-from helpers import quiet_train
+from rnnlab.nn.model import EchoRNN, tutorial_init
+from rnnlab.nn.optim import Adagrad
+from rnnlab.data.series import echo_series, to_windows
+from rnnlab.run.tbptt import chunk_bounds, compile_window_runner
+from helpers import quiet_train, settings_of
 from tutorial_tf1 import run_tutorial
 
 
@@ -42,7 +41,7 @@ def test_learns_the_echo_task(tmp_path):
 
 
 def test_compiled_chunk_is_traced_once_and_chunks_equal_one_call():
-    config = TrainConfig(series_length=15000, seed=0, log_every=50).validate()
+    config = settings_of(series_length=15000, seed=0, log_every=50)
     results = []
     whole_epoch = [(0, config.num_windows)]
     for bounds in (whole_epoch, chunk_bounds(config.num_windows, config.log_every)):
@@ -55,8 +54,8 @@ def test_compiled_chunk_is_traced_once_and_chunks_equal_one_call():
         state = model.zero_state(5)
         for _ in range(2):  # two epochs, the second on the carried weights
             for start, stop in bounds:
-                out, _, state, _ = runner(xw, yw, state, start, stop, -1, np.float32(0.3),
-                                          np.int64(0))
+                out, _, state, _, _ = runner(xw, yw, state, (), start, stop, -1,
+                                             np.float32(0.3), np.int64(0))
                 losses[start:stop] = out.numpy()[start:stop]
         assert runner.experimental_get_tracing_count() == 1
         results.append((losses.copy(), model.W.numpy()))

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 from matplotlib.colors import to_rgba
 
-from rnnlab.records import Snapshot
-from rnnlab.viz import new_file_figure
+from rnnlab.run.records import Snapshot
+from rnnlab.run.figure import new_file_figure
 
 pytestmark = pytest.mark.fast
 

@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from rnnlab.live import KEEP_OPEN_NOTE
+from rnnlab.run.live import KEEP_OPEN_NOTE
 
 pytest.importorskip("tkinter")
 pytestmark = pytest.mark.skipif(shutil.which("Xvfb") is None, reason="needs Xvfb")

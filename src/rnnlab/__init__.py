@@ -10,7 +10,7 @@ __all__ = ["TrainConfig", "train", "resume"]
 
 def __getattr__(name):
     if name in ("train", "resume"):
-        from rnnlab import training
+        from rnnlab.run import training
 
         return getattr(training, name)
     raise AttributeError(f"module 'rnnlab' has no attribute {name!r}")

@@ -9,9 +9,8 @@ import signal
 import sys
 import threading
 
-from rnnlab.config import ConfigError, cli_fields, setting_type
-from rnnlab.errors import (CheckpointError, RunDirError, TrainingDiverged, TrainingInterrupted,
-                           UsageError, WriteError)
+from rnnlab.errors import (CheckpointError, ConfigError, RunDirError, TrainingDiverged,
+                           TrainingInterrupted, UsageError, WriteError)
 
 
 class Parser(argparse.ArgumentParser):
@@ -34,6 +33,7 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
     """One flag per TrainConfig field, its help and default taken from the field, and
     each task's own name for its lag (--copy-delay, ...), which sets echo_step."""
     from rnnlab import commands
+    from rnnlab.config import cli_fields, setting_type
 
     for f, flag in cli_fields():
         kind = setting_type(f)

@@ -2,14 +2,17 @@
 where it can be), call the library, print the result. The flags are in cli.py."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
 
-from rnnlab import runfiles, settings
-from rnnlab.errors import UsageError, require_tensorflow
+from rnnlab import settings
 from rnnlab.config import SHOWN_AND_SAVED, TrainConfig, check_writable_parent, cli_fields
-from rnnlab.tasks import TASKS
+from rnnlab.data.tasks import TASKS
+from rnnlab.errors import UsageError, require_tensorflow
+from rnnlab.run import runfiles
+from rnnlab.settings import RESUMABLE, Settings
 
 
 # A task's own name for what echo_step means to it, as a flag of its own.
@@ -42,16 +45,11 @@ def given_settings(args) -> dict:
     return given
 
 
-# Settings a resumed run may change: they alter how long it runs or how it is shown and
-# saved, never the numbers it computes.
-RESUMABLE = ("epochs", "plot", "gif", "checkpoint_every")
-
-
-def check_resume(args) -> TrainConfig:
-    """The resumed run's config; a flag that contradicts it is an error."""
+def check_resume(args) -> Settings:
+    """The resumed run's settings; a flag that contradicts them is an error."""
     if args.force:
         raise UsageError("--resume continues a run; it cannot be combined with --force")
-    config = runfiles.read_config(args.resume)
+    config = settings.stored(args.resume)
     given = given_settings(args)
     if given.get("out") not in (None, args.resume, config.out):
         raise UsageError(f"--out {given['out']!r} contradicts --resume {args.resume!r}")
@@ -62,7 +60,7 @@ def check_resume(args) -> TrainConfig:
                              f"config.json ({getattr(config, name)}); only "
                              f"{', '.join('--' + n.replace('_', '-') for n in RESUMABLE)} "
                              f"may change on --resume")
-    return settings.check(config.replace(**{k: v for k, v in given.items() if k in RESUMABLE}))
+    return settings.for_resume(args.resume, {k: v for k, v in given.items() if k in RESUMABLE})
 
 
 def cmd_train(args) -> int:
@@ -71,7 +69,7 @@ def cmd_train(args) -> int:
     if args.resume:
         config = check_resume(args)
     else:
-        config = settings.prepare(config_from_args(args))
+        config = settings.resolve(config_from_args(args))
         check_writable_parent(os.path.join(config.out, "config.json"), "--out")
         runfiles.check_run_dir(config.out, force=args.force)  # again once it is held
     if config.gif is not None:
@@ -81,11 +79,10 @@ def cmd_train(args) -> int:
                             create=not args.resume):
         if not args.resume:
             runfiles.check_run_dir(config.out, force=args.force)  # it may have changed
-        from rnnlab.training import resume, train
+        from rnnlab.run.training import resume, train
 
         if args.resume:
-            run = resume(args.resume, epochs=config.epochs, plot=config.plot, gif=config.gif,
-                         checkpoint_every=config.checkpoint_every)
+            run = resume(config)
         else:
             run = train(config, force=args.force)
     print(f"Run written to {run.out_dir}")
@@ -95,25 +92,25 @@ def cmd_train(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    config = runfiles.read_config(args.run_dir)
-    task = TASKS[config.task]
+    config = settings.stored(args.run_dir)
+    task = config.task
     for flag, value in (("--series-length", args.series_length), ("--seed", args.seed)):
         if value is not None and not task.synthetic:
             raise UsageError(f"run {args.run_dir!r} models the text of {config.data!r}; eval "
                              f"reads a part of it whole, so {flag} does not apply")
     if args.series_length is not None:
-        settings.check_fits(config.replace(series_length=args.series_length).validate())
+        settings.checked(config.config.replace(series_length=args.series_length))
     if args.seed is not None:
-        config.replace(seed=args.seed).validate()
+        config.replace(seed=args.seed).check_settings()
     if args.split is not None and task.synthetic:
-        raise UsageError(f"run {args.run_dir!r} is a --task {config.task} run: it has no file "
+        raise UsageError(f"run {args.run_dir!r} is a --task {task.name} run: it has no file "
                          f"to split; eval draws fresh data (--series-length, --seed)")
     fractions = {"val": config.val_fraction, "test": config.test_fraction}
     if args.split in fractions and not fractions[args.split]:
         raise UsageError(f"run {args.run_dir!r} holds no {args.split} part of its file "
                          f"(--{args.split}-fraction {fractions[args.split] or 0}); "
                          f"try --split train")
-    from rnnlab.inference import evaluate
+    from rnnlab.look.evaluate import evaluate
 
     result = evaluate(args.run_dir, args.series_length, args.seed, args.split, args.newest)
     if args.json:
@@ -134,16 +131,16 @@ def cmd_eval(args) -> int:
 
 def cmd_predict(args) -> int:
     """Any number of bits: read, predicted and printed a piece at a time."""
-    config = runfiles.read_config(args.run_dir)
-    task = TASKS[config.task]
+    config = settings.stored(args.run_dir)
+    task = config.task
     if not task.reads_bits:
         other = "rnnlab sample" if task.writes_text else "rnnlab eval"
-        raise UsageError(f"run {args.run_dir!r} is a --task {config.task} run; predict reads "
+        raise UsageError(f"run {args.run_dir!r} is a --task {task.name} run; predict reads "
                          f"bits (echo and dependency runs); try {other}")
     source = "--bits" if args.bits is not None else "stdin"
     pieces = bit_pieces(args.bits if args.bits is not None else sys.stdin, source)
     first = next(pieces)  # a bad first piece is refused before TensorFlow loads
-    from rnnlab.inference import predict_stream
+    from rnnlab.look.sample import predict_stream
 
     write = sys.stdout.write
     write("[" if args.json else "position input predicted probability")
@@ -166,10 +163,10 @@ def _chain(first, rest):
 
 
 def cmd_sample(args) -> int:
-    config = runfiles.read_config(args.run_dir)
-    task = TASKS[config.task]
+    config = settings.stored(args.run_dir)
+    task = config.task
     if not task.writes_text:
-        raise UsageError(f"run {args.run_dir!r} is a --task {config.task} run; sample needs a "
+        raise UsageError(f"run {args.run_dir!r} is a --task {task.name} run; sample needs a "
                          f"--task text or words run")
     if args.length < 1:
         raise UsageError(f"--length must be a positive integer, got {args.length}")
@@ -177,14 +174,14 @@ def cmd_sample(args) -> int:
         raise UsageError(f"--temperature must be a positive number, got {args.temperature}")
     if args.seed is not None and not 0 <= args.seed < 2**32:
         raise UsageError(f"--seed must be in [0, 2**32), got {args.seed}")
-    from rnnlab.corpus import encode_text
+    from rnnlab.data.corpus import encode_text
 
     try:
         if not task.word_level:  # words the model does not know are <unk>'s
             encode_text(args.prime, config.vocab)
     except ValueError as err:
         raise UsageError(f"--prime: {err}") from None
-    from rnnlab.inference import sample_stream
+    from rnnlab.look.sample import sample_stream
 
     for text in sample_stream(args.run_dir, args.length, args.temperature, args.prime,
                               args.seed, newest=args.newest):
@@ -195,15 +192,15 @@ def cmd_sample(args) -> int:
 
 
 def cmd_export(args) -> int:
-    config = runfiles.read_config(args.run_dir)
+    config = settings.stored(args.run_dir)
     if os.path.exists(args.export_dir) and (not os.path.isdir(args.export_dir)
                                             or os.listdir(args.export_dir)):
         raise UsageError(f"export folder {args.export_dir!r} already exists and is not empty")
     runfiles.check_output_folder(args.export_dir, "export folder")
-    from rnnlab.inference import export
+    from rnnlab.look.export import export
 
     export(args.run_dir, args.export_dir, args.newest)
-    if TASKS[config.task].regression:
+    if config.task.regression:
         print(f"SavedModel written to {args.export_dir}: step(x [batch, 2], state) -> "
               f"(prediction, state)")
     else:
@@ -249,9 +246,11 @@ def cmd_report(args) -> int:
     if args.out is None:
         args.out = os.path.join(args.sweep_dirs[0], "report.md")
     runfiles.check_output_folder(os.path.dirname(os.path.abspath(args.out)), "--out folder")
-    from rnnlab.report import write_report
+    from rnnlab.look.report import write_report
+    from rnnlab.sweep import SOLVED, load_sweep
 
-    print(f"Report written to {write_report(args.sweep_dirs, args.out)}")
+    sweeps = [(folder, *load_sweep(folder)) for folder in args.sweep_dirs]
+    print(f"Report written to {write_report(sweeps, args.out, SOLVED)}")
     return 0
 
 
@@ -259,14 +258,15 @@ MAX_LAG = 2000  # steps a diagnosis reaches back; its gradient unrolls that many
 
 
 def cmd_diagnose(args) -> int:
-    config = runfiles.read_config(args.run_dir)
-    if not TASKS[config.task].synthetic:
+    config = settings.stored(args.run_dir)
+    if not config.task.synthetic:
         raise UsageError("diagnose probes the synthetic tasks' inputs; a --task text run has "
                          "no fresh data to draw")
     if args.series_length < 100:
         raise UsageError(f"--series-length must be at least 100, got {args.series_length}")
-    settings.check_fits(config.replace(series_length=args.series_length // config.batch_size
-                                       * config.batch_size))
+    fresh = config.config.replace(series_length=args.series_length // config.batch_size
+                                  * config.batch_size)
+    settings.check_fits(dataclasses.replace(config, config=fresh))
     longest = min(MAX_LAG, args.series_length // 10)
     if args.max_lag is not None and args.max_lag < 1:
         raise UsageError(f"--max-lag must be a positive integer, got {args.max_lag}")
@@ -277,7 +277,7 @@ def cmd_diagnose(args) -> int:
         raise UsageError(f"--seed must be in [0, 2**32), got {args.seed}")
     with runfiles.exclusive(args.run_dir):  # it writes diagnose.csv and .png there
         runfiles.check_output_folder(args.run_dir, "run folder")
-        from rnnlab.diagnose import diagnose
+        from rnnlab.look.diagnose import diagnose
 
         paths = diagnose(args.run_dir, args.max_lag, args.series_length, args.seed)
     print(f"Written: {', '.join(paths)}")

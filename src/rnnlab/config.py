@@ -1,8 +1,9 @@
 """One frozen dataclass holds every setting of a run; the CLI is generated from it.
 
-A leaf: it imports nothing else of rnnlab, and neither TensorFlow nor NumPy, so the CLI
-answers `--help` and typos at once. What a task adds (its classes, its checks) comes
-from the task table (tasks.py); settings.py puts the two together.
+The choices of --cell, --task and --gradient are the names in their tables (nn/cells.py,
+data/tasks.py, nn/gradients.py), read without TensorFlow, so the CLI answers `--help`
+and typos at once. What a task adds (its classes, its checks) comes from its table
+entry; settings.py puts the config and the entries together and checks them, once.
 """
 from __future__ import annotations
 
@@ -15,21 +16,22 @@ import typing
 from dataclasses import dataclass, field
 from typing import Optional
 
+from rnnlab.data.tasks import TASKS as _TASKS
+from rnnlab.errors import ConfigError
+from rnnlab.nn.cells import CELLS as _CELLS
+from rnnlab.nn.gradients import GRADIENTS as _GRADIENTS
+
 PLOT_MODES = ("auto", "live", "file", "none")
-CELLS = ("vanilla", "lstm", "gru", "keras-simple", "keras-lstm", "keras-gru")
-GATES = {"vanilla": 1, "lstm": 4, "gru": 3}  # blocks of `units` columns in a cell's W
+CELLS = tuple(_CELLS)
+TASKS = tuple(_TASKS)
+GRADIENTS = tuple(_GRADIENTS)
 INITS = ("tutorial", "glorot")
-TASKS = ("echo", "dependency", "copy", "adding", "text", "words")
 OPTIMIZERS = ("adagrad", "sgd", "momentum", "rmsprop", "adam")
 # Each optimizer's customary learning rate: Keras's defaults, the tutorial's for Adagrad.
 DEFAULT_RATES = {"adagrad": 0.3, "sgd": 0.01, "momentum": 0.01, "rmsprop": 0.001,
                  "adam": 0.001}
 HELD_OUT = 0.05  # the default --val-fraction and --test-fraction of a new text run
 LAYOUTS = ("tutorial", "rows")
-
-
-class ConfigError(ValueError):
-    """A setting that cannot work; the message is one line a user can act on."""
 
 
 def _opt(default, help, **extra):
@@ -62,9 +64,11 @@ class TrainConfig:
                           "layer, not on the recurrent connections; off in eval and sampling")
     embedding: Optional[int] = _opt(None, "a learned input embedding of this width instead of "
                                     "one-hot inputs (text, words, copy)")
-    cell: str = _opt("vanilla", "recurrent cell: from scratch (vanilla, lstm, gru) or "
-                     "Keras's own (keras-simple, keras-lstm, keras-gru)", choices=CELLS)
+    cell: str = _opt("vanilla", "recurrent cell: " + "; ".join(
+        f"{c.name}: {c.help}" for c in _CELLS.values()), choices=CELLS)
     layers: int = _opt(1, "stacked recurrent layers")
+    gradient: str = _opt("tbptt", "how a window's gradients are computed: " + "; ".join(
+        f"{g.name}: {g.help}" for g in _GRADIENTS.values()), choices=GRADIENTS)
     init: Optional[str] = _opt(None, "initial weights: tutorial (uniform [0, 1)) or glorot "
                                "(default: tutorial for the vanilla cell on the echo task, "
                                "else glorot)", choices=INITS)
@@ -170,9 +174,12 @@ class TrainConfig:
         return self
 
     def validate(self) -> "TrainConfig":
-        """check_settings, then how they fit together (what the task asks besides is
-        tasks.check's)."""
-        self.check_settings()
+        """check_settings, then check_together."""
+        return self.check_settings().check_together()
+
+    def check_together(self) -> "TrainConfig":
+        """Raise ConfigError naming the first settings that do not fit together (what the
+        task asks besides is its table entry's `check`)."""
         if self.series_length % self.batch_size:
             raise ConfigError(f"--series-length {self.series_length} is not divisible by "
                               f"--batch-size {self.batch_size}")
@@ -207,19 +214,14 @@ class TrainConfig:
 
     @classmethod
     def from_json(cls, text: str) -> "TrainConfig":
-        """The config a run folder's config.json holds: ValueError when it is not an
-        object of settings (a hand-edited or damaged file), ConfigError when a setting
-        cannot work. Unknown keys are ignored, missing ones take their defaults."""
+        """The config a run folder's config.json holds, unchecked (settings.checked
+        checks it): ValueError when it is not an object of settings (a hand-edited or
+        damaged file). Unknown keys are ignored, missing ones take their defaults."""
         data = json.loads(text)
         if not isinstance(data, dict):
             raise ValueError(f"it holds {type(data).__name__}, not an object of settings")
         known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known}).check_settings()
-
-
-def base_cell(cell: str) -> str:
-    """The equations a cell computes: Keras's cells compute ours."""
-    return {"keras-simple": "vanilla", "keras-lstm": "lstm", "keras-gru": "gru"}.get(cell, cell)
+        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 def _is_integer(value) -> bool:
@@ -255,7 +257,6 @@ NOT_SWEPT = ("out", "seed", "data") + SHOWN_AND_SAVED
 # Populations (population.py): networks that differ only in these settings have arrays
 # of the same shapes and train together; every other setting must agree.
 MEMBER_SETTINGS = ("seed", "learning_rate", "echo_step", "init")
-POPULATION_CELLS = ("vanilla", "lstm", "gru")
 
 
 def shape_key(config: TrainConfig) -> tuple:

@@ -1,6 +1,6 @@
 """What can stop an rnnlab command, each with the exit code the command line gives it.
-Every one carries a message of one line a user can act on (ConfigError, for a setting,
-is config.py's). No rnnlab imports: every module can raise these, the CLI catches them all."""
+Every one carries a message of one line a user can act on. No rnnlab imports: every
+module can raise these, the CLI catches them all."""
 import importlib.util
 
 
@@ -44,3 +44,7 @@ def require_tensorflow() -> None:
         raise ModuleNotFoundError(
             "rnnlab needs TensorFlow, which is not installed: pip install 'rnnlab[cpu]' "
             "(or 'rnnlab[gpu]' for NVIDIA GPUs on Linux)", name="tensorflow")
+
+
+class ConfigError(ValueError):
+    """A setting that cannot work; the message is one line a user can act on. Exit code 2."""

@@ -2,7 +2,7 @@
 any number of workers, on any number of machines, share.
 
 The plan: grid points x seeds are members; members whose arrays have the same shapes
-(population.shape_key) are cut into units of at most MAX_POPULATION, and a unit trains
+(config.shape_key) are cut into units of at most MAX_POPULATION, and a unit trains
 as one population in one compiled program. Each unit is an Optuna trial. Workers claim
 WAITING trials (Optuna's WAITING -> RUNNING change locks the trial's row on a database
 server; SQLite has no row locks, so there claims take turns through a lock file beside
@@ -26,9 +26,10 @@ import time
 import warnings
 from dataclasses import dataclass
 
-from rnnlab.config import NOT_SWEPT, ConfigError, TrainConfig, cli_fields, setting_type, shape_key
-from rnnlab.runfiles import write_atomic
-from rnnlab.settings import check_member, prepare
+from rnnlab.config import NOT_SWEPT, TrainConfig, cli_fields, setting_type, shape_key
+from rnnlab.errors import ConfigError
+from rnnlab.run.runfiles import write_atomic
+from rnnlab.settings import Settings, check_member, resolve
 
 MAX_POPULATION = 256
 SOLVED = 0.99  # accuracy that counts as solved, for "epochs to solve"
@@ -49,8 +50,8 @@ class Plan:
         return [dict(zip(names, values))
                 for values in itertools.product(*(values for _, values in self.axes))]
 
-    def config(self, point: dict, seed: int) -> TrainConfig:
-        return prepare(TrainConfig(**{**self.base, **point, "seed": seed, "plot": "none",
+    def config(self, point: dict, seed: int) -> Settings:
+        return resolve(TrainConfig(**{**self.base, **point, "seed": seed, "plot": "none",
                                       "out": os.devnull}))
 
     def units(self) -> list:
@@ -58,7 +59,7 @@ class Plan:
         groups: dict = {}
         for i, point in enumerate(self.points()):
             for seed in self.seeds:
-                groups.setdefault(shape_key(self.config(point, seed)), []).append((i, seed))
+                groups.setdefault(shape_key(self.config(point, seed).config), []).append((i, seed))
         units = []
         for members in groups.values():
             for start in range(0, len(members), MAX_POPULATION):
@@ -267,7 +268,7 @@ def claim_unit(study, storage, num_units: int):
 
 def train_unit(plan: Plan, members: list) -> list:
     """Rows of results.csv for one unit: one per (point, seed)."""
-    from rnnlab.population import train_population
+    from rnnlab.run.training import train_population
 
     points = plan.points()
     configs = [plan.config(points[i], seed) for i, seed in members]
@@ -338,6 +339,23 @@ def run_worker(plan: Plan, out: str, storage_url: str | None = None,
     return {"trained": trained, "units": len(units), "rows": len(rows), "storage": storage_url}
 
 
+def load_sweep(folder: str):
+    """(plan, rows) of a finished sweep folder, from its sweep.json and results.csv."""
+    with open(os.path.join(folder, "sweep.json")) as f:
+        data = json.load(f)
+    plan = Plan(data["base"], tuple((n, tuple(v)) for n, v in data["axes"]), tuple(data["seeds"]))
+    with open(os.path.join(folder, "results.csv")) as f:
+        rows = list(csv.DictReader(f))
+    # Back to the values the sweep wrote: the plan's own for the axes, numbers for the rest.
+    typed = {name: {str(v): v for v in values} for name, values in plan.axes}
+    for r in rows:
+        for name, values in typed.items():
+            r[name] = values[r[name]]
+        r["accuracy"] = float(r["accuracy"])
+    return plan, rows
+
+
+
 def collect_rows(study, num_units: int) -> list:
     from optuna.trial import TrialState
 
@@ -359,6 +377,6 @@ def write_results(plan: Plan, rows: list, out: str) -> None:
     writer.writerows(rows)
     write_atomic(os.path.join(out, "results.csv"), buffer.getvalue())
     write_atomic(os.path.join(out, "sweep.json"), plan.to_json() + "\n")
-    from rnnlab.heatmap import save_heatmaps
+    from rnnlab.look.heatmap import save_heatmaps
 
     save_heatmaps(plan, rows, out, SOLVED)

@@ -1,16 +1,30 @@
 """The tasks, one table: what each feeds the network and asks back, how its series is
 drawn, what a baseline scores, which targets can be predicted, what its figure shows.
 
-The rest of rnnlab asks the task (`TASKS[config.task]`) instead of testing its name.
-No I/O: the series are drawn by series.py, and text is read by corpus.py.
+The rest of rnnlab asks the task (`TASKS[config.task]`, or a run's `settings.task`)
+instead of testing its name. No I/O: the series are drawn by series.py, and text is
+read by corpus.py.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from rnnlab import series
-from rnnlab.config import ConfigError
-from rnnlab.corpus import text_settings
+from rnnlab.data import series
+from rnnlab.data.corpus import text_settings
+from rnnlab.errors import ConfigError
+
+
+@dataclass
+class Stretch:
+    """A stretch of a task's data, as a model reads it: `rows` rows side by side, each one
+    contiguous (text: its part cut into that many pieces, one after the other)."""
+
+    x: np.ndarray            # [rows, L] input symbols (adding: [rows, L, 2] value, marker)
+    y: np.ndarray            # [rows, L] targets (adding: sums, NaN where none)
+    part: str                # "fresh" (drawn from a seed), or a text's "train", "val", "test"
+    predictable: np.ndarray  # [rows, L] True where the target follows from inputs the row saw
 
 
 class Task:
@@ -27,13 +41,12 @@ class Task:
     reads_bits = False  # `rnnlab predict` takes a stream of bits for it
     writes_text = False  # `rnnlab sample` writes text with it
     word_level = False  # its symbols are words: a vocabulary from the data, --max-vocab
+    tutorial = False    # the tutorial's task: the tutorial's cell takes the tutorial's --init
+    tolerance = None    # a regression: how near the target a prediction counts as right
 
     def settings(self, config, text: str | None = None) -> dict:
         """What the task fixes of a config: classes, inputs, and the like."""
         return {"num_classes": 2, "num_inputs": 1}
-
-    def default_init(self, cell: str) -> str:
-        return "glorot"
 
     def check(self, config) -> None:
         """ConfigError naming what the task cannot do with `config`."""
@@ -43,6 +56,17 @@ class Task:
     def series(self, rng: np.random.RandomState, config, corpus=None):
         """One epoch's (x, y), each [batch, row_length] (adding: x [batch, row, 2])."""
         raise NotImplementedError
+
+    def stretch(self, config, part: str = "fresh", corpus=None, seed: int = 0,
+                rows: int | None = None, length: int | None = None,
+                layout: str | None = None) -> Stretch:
+        """Fresh data drawn from `seed` as the run's epochs are (`rows` rows of `length`
+        steps; by default the run's batch and row; `layout` the run's unless given)."""
+        rows, layout = rows or config.batch_size, layout or config.layout
+        fresh = config.replace(series_length=rows * (length or config.row_length),
+                               batch_size=rows, layout=layout, seed=seed)
+        x, y = self.series(np.random.RandomState(seed), fresh)
+        return Stretch(x, y, "fresh", self.predictable(fresh, y.shape))
 
     def baseline_note(self, config) -> str:
         """What the epoch summary prints beside the loss, so a reader can place it."""
@@ -61,10 +85,7 @@ class Task:
 class Echo(Task):
     """The tutorial's: the target at t is the input at t - echo_step."""
 
-    name, lag, reads_bits = "echo", "echo-step", True
-
-    def default_init(self, cell: str) -> str:
-        return "tutorial" if cell == "vanilla" else "glorot"
+    name, lag, reads_bits, tutorial = "echo", "echo-step", True, True
 
     def series(self, rng, config, corpus=None):
         if config.layout == "tutorial":
@@ -136,7 +157,7 @@ class Adding(Task):
     """The adding problem: the sum of the two marked values of each episode."""
 
     name, lag, inputs, regression = "adding", "episode-length", "channels", True
-    panels, noun = "sums", "sums"
+    panels, noun, tolerance = "sums", "sums", series.ADDING_TOLERANCE
 
     def settings(self, config, text=None) -> dict:
         return {"num_classes": 1, "num_inputs": 2}
@@ -176,6 +197,19 @@ class Text(Task):
     def series(self, rng, config, corpus=None):
         ids, n, rows = corpus["train"], config.series_length, config.batch_size
         return ids[:n].reshape((rows, -1)), ids[1:n + 1].reshape((rows, -1))
+
+    def stretch(self, config, part: str = "test", corpus=None, seed: int = 0,
+                rows: int | None = None, length: int | None = None,
+                layout: str | None = None) -> Stretch:
+        """A part of the file (corpus: corpus.load_corpus's parts), cut into `rows`
+        (default: the run's batch) rows that follow each other, each symbol's target
+        the next; `length` keeps the first steps of each row."""
+        ids, rows = corpus[part], rows or config.batch_size
+        n = (len(ids) - 1) // rows * rows
+        x, y = ids[:n].reshape(rows, -1), ids[1:n + 1].reshape(rows, -1)
+        if length is not None:
+            x, y = x[:, :length], y[:, :length]
+        return Stretch(x, y, part, np.ones(y.shape, bool))
 
 
 class Words(Text):

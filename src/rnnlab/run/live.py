@@ -12,8 +12,8 @@ import time
 
 import numpy as np
 
-from rnnlab.records import Snapshot
-from rnnlab.viz import TutorialFigure, new_file_figure
+from rnnlab.run.figure import TutorialFigure, new_file_figure
+from rnnlab.run.records import Snapshot
 
 
 def display_available() -> bool:

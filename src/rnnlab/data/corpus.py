@@ -9,7 +9,7 @@ import stat
 
 import numpy as np
 
-from rnnlab.config import ConfigError
+from rnnlab.errors import ConfigError
 
 MAX_TEXT_BYTES = 2**30  # a corpus is read whole into memory, with a few arrays of its length
 UNKNOWN, END_OF_LINE = "<unk>", "<eos>"
@@ -125,6 +125,38 @@ def encode_words(words: list, vocab: list) -> np.ndarray:
     index = {word: i for i, word in enumerate(vocab)}
     unknown = index[UNKNOWN]
     return np.array([index.get(word, unknown) for word in words], dtype=np.int64)
+
+
+def prime_ids(prime: str, config, words: bool, rng: np.random.RandomState) -> list:
+    """The ids of the text a sample starts from, or one drawn at random without any."""
+    symbols = symbols_of_vocab(config, words)
+    if words:
+        ids = list(encode_words(prime.split(), symbols)) if prime.strip() else []
+    else:
+        ids = list(encode_text(prime, config.vocab)) if prime else []
+    return ids or [rng.randint(len(symbols))]
+
+
+class TextWriter:
+    """Drawn ids as text: characters, or words with a space between them and <eos> as
+    a line's end; a piece at a time, so the words of one piece follow the last's."""
+
+    def __init__(self, config, words: bool, prime: str = ""):
+        self.symbols, self.words = symbols_of_vocab(config, words), words
+        self.line_start = not prime or prime.endswith("\n")
+
+    def __call__(self, ids) -> str:
+        if not self.words:
+            return "".join(self.symbols[i] for i in ids)
+        out = []
+        for i in ids:
+            if self.symbols[i] == END_OF_LINE:
+                out.append("\n")
+                self.line_start = True
+            else:
+                out.append(("" if self.line_start else " ") + self.symbols[i])
+                self.line_start = False
+        return "".join(out)
 
 
 def load_corpus(config, words: bool = False) -> dict:

@@ -1,8 +1,10 @@
 """Truncated backpropagation through time: the compiled loop over a chunk of windows, and
 the loop over epochs and chunks that single runs and populations share.
 
-What a run shows and writes between chunks (console lines, the figure, metrics,
-checkpoints) are observers (observers.py), called in order after every chunk and epoch.
+How each window's gradients are computed is the run's gradient algorithm
+(nn/gradients.py), which may carry tensors of its own from window to window. What a
+run shows and writes between chunks (console lines, the figure, metrics, checkpoints)
+are observers (run/observers.py), called in order after every chunk and epoch.
 """
 from __future__ import annotations
 
@@ -15,12 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnlab._tf import tf
+from rnnlab.data.series import to_windows
 from rnnlab.errors import TrainingInterrupted
-from rnnlab.model import correct_predictions
-from rnnlab.optim import clip_by_global_norm
-from rnnlab.records import Progress
-from rnnlab.series import to_windows
-from rnnlab.tasks import TASKS
+from rnnlab.nn.losses import correct_predictions
+from rnnlab.nn.optim import clip_by_global_norm
+from rnnlab.run.records import Progress
 
 CHUNK_SECONDS = 0.25  # a compiled call lasts about this long at most, so a stop waits little
 
@@ -31,17 +32,20 @@ def compile_window_runner(model, optimizer, config, seeds=None):
     This is the TBPTT loop. Window i covers steps [i*k1, i*k1 + k2) of every row (k2 =
     truncation, k1 = stride, by default k2: the tutorial's non-overlapping windows). It
     is unrolled k2 steps from the carried state and gets one optimizer update for the
-    loss of its last k1 steps (the ones no earlier window scored), its gradients clipped
-    to a global norm of config.clip if set; the state after its first k1 steps is
-    carried into window i + 1. No gradient flows across a window's start, because the
-    state enters each window as a plain input. The learning rate ([], or [P]) and the
-    number of updates before this epoch's first are inputs: a rate that decays between
-    epochs needs no new program.
+    loss of its last k1 steps (the ones no earlier window scored), its gradients (from
+    the run's gradient algorithm, config.gradient) clipped to a global norm of
+    config.clip if set; the state after its first k1 steps is carried into window i + 1,
+    and so is what the gradient algorithm carries. For TBPTT no gradient flows across a
+    window's start, because the state enters each window as a plain input. The learning
+    rate ([], or [P]) and the number of updates before this epoch's first are inputs: a
+    rate that decays between epochs needs no new program.
+
+    `config` is a run's settings.Settings (its task and gradient are table entries).
 
     x, y: [num_windows, batch, truncation] (the whole epoch, so the shapes never change
     and the program is traced once per run, whatever chunk is asked for).
     Returns per-window losses and correct-prediction counts ([num_windows], only [start,
-    stop) filled), the carried state, and the outputs (softmax, or the adding task's
+    stop) filled), the carried state, what the gradient algorithm carries, the outputs (softmax, or the adding task's
     numbers) of window `shown_at`, [T, batch, C], for the figure (zeros when it is
     outside the chunk). A population (population.py) has its axis P after the window's:
     x, y [num_windows, P, batch, truncation], losses and counts [num_windows, P].
@@ -50,44 +54,48 @@ def compile_window_runner(model, optimizer, config, seeds=None):
     """
     n, batch, T, C = config.num_windows, config.batch_size, config.truncation, config.num_classes
     k1 = config.step_size
-    task = TASKS[config.task]
+    task, gradient = config.task, config.gradient
     P = list(model.population_shape)  # [] for one network, [P] for a population
     state_spec = tuple(tf.TensorSpec(s.shape, tf.float32) for s in model.zero_state(batch))
+    carried_spec = tuple(tf.TensorSpec(s.shape, tf.float32)
+                         for s in gradient.start(model, batch))
     channels = [config.num_inputs] if task.inputs == "channels" else []
     x_spec = tf.TensorSpec([n] + P + [batch, T] + channels, tf.float32)
     y_spec = tf.TensorSpec([n] + P + [batch, T], tf.float32 if task.regression else tf.int32)
 
     seeds = tf.constant(np.asarray((config.seed or 0) if seeds is None else seeds, np.uint32))
 
-    def train_window(i, state, losses, correct, shown, x, y, shown_at, learning_rate, updates):
+    def train_window(i, state, carried, losses, correct, shown, x, y, shown_at, learning_rate,
+                     updates):
         update = updates + tf.cast(i, tf.int64) + 1
         masks = model.dropout_masks(seeds, update, batch, T)
-        loss, logits, state, grads = model.loss_and_grads(x[i], y[i], state, loss_from=T - k1,
-                                                          carry_at=k1, masks=masks)
+        loss, logits, state, carried, grads = gradient.window(
+            model, x[i], y[i], state, carried, loss_from=T - k1, carry_at=k1, masks=masks)
         if config.clip:
             grads = clip_by_global_norm(grads, config.clip, member_axis=bool(P))
         optimizer.apply(grads, model.params, learning_rate, update)
         targets = tf.experimental.numpy.moveaxis(y[i], -1, 0)
-        right = correct_predictions(logits[T - k1:], targets[T - k1:], task.regression)
+        right = correct_predictions(logits[T - k1:], targets[T - k1:], task.tolerance)
         hits = tf.reduce_sum(tf.cast(right, tf.int32), axis=[0, -1])  # over steps and rows
         losses = tf.tensor_scatter_nd_update(losses, [[i]], [loss])
         correct = tf.tensor_scatter_nd_update(correct, [[i]], [hits])
         outputs = logits if task.regression else tf.nn.softmax(logits)
         shown = tf.where(i == shown_at, outputs, shown)
-        return i + 1, state, losses, correct, shown
+        return i + 1, state, carried, losses, correct, shown
 
     @tf.function(jit_compile=True, autograph=False, reduce_retracing=False, input_signature=[
-        x_spec, y_spec, state_spec, tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.int32),
-        tf.TensorSpec([], tf.int32), tf.TensorSpec(P, tf.float32), tf.TensorSpec([], tf.int64)])
-    def run_windows(x, y, state, start, stop, shown_at, learning_rate, updates_before):
+        x_spec, y_spec, state_spec, carried_spec, tf.TensorSpec([], tf.int32),
+        tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.int32), tf.TensorSpec(P, tf.float32),
+        tf.TensorSpec([], tf.int64)])
+    def run_windows(x, y, state, carried, start, stop, shown_at, learning_rate, updates_before):
         # An explicit while_loop: autograph's `for i in tf.range` would pass XLA a
         # maximum trip count, which XLA makes a compile-time constant (a recompile per chunk).
-        carry = (start, state, tf.zeros([n] + P), tf.zeros([n] + P, tf.int32),
-                 tf.zeros([T] + P + [batch, C]))
-        _, state, losses, correct, shown = tf.while_loop(
+        loop = (start, state, carried, tf.zeros([n] + P), tf.zeros([n] + P, tf.int32),
+                tf.zeros([T] + P + [batch, C]))
+        _, state, carried, losses, correct, shown = tf.while_loop(
             lambda i, *_: i < stop,
-            lambda *c: train_window(*c, x, y, shown_at, learning_rate, updates_before), carry)
-        return losses, correct, state, shown
+            lambda *c: train_window(*c, x, y, shown_at, learning_rate, updates_before), loop)
+        return losses, correct, state, carried, shown
 
     return run_windows
 
@@ -162,7 +170,7 @@ class Epoch:
 def epoch_of(config, number: int, x: np.ndarray, y: np.ndarray, rng_state=None,
              population: bool = False) -> Epoch:
     """An Epoch of the series x, y: [batch, row] (a population: [P, batch, row])."""
-    task = TASKS[config.task]
+    task = config.task
     if population:
         xw, yw = (np.stack([to_windows(m, config.truncation, config.step_size) for m in a],
                            axis=1) for a in (x, y))
@@ -208,16 +216,17 @@ def train_epochs(config, run_windows, draw_epoch, progress: Progress, observers:
         for o in observers:
             o.epoch_started(progress, epoch)
         state = tuple(tf.constant(part) for part in progress.carried_state)
+        carried = tuple(tf.constant(part) for part in progress.gradient_state)
         for chunk_start, chunk_stop in chunk_bounds(n, every):
             if chunk_stop <= progress.window:
                 continue
             for start, stop in timer.pieces(max(chunk_start, progress.window), chunk_stop):
                 logged = (stop - 1) // every * every  # the chunk's one logged window
                 shown_at = logged if start <= logged else -1
-                losses, hits, state, shown = run_windows(
-                    *epoch.tensors, state, start, stop, shown_at, rate,
+                losses, hits, state, carried, shown = run_windows(
+                    *epoch.tensors, state, carried, start, stop, shown_at, rate,
                     np.int64(progress.epoch) * n)
-                record_chunk(progress, epoch, start, stop, losses, hits, state)
+                record_chunk(progress, epoch, start, stop, losses, hits, state, carried)
                 for o in observers:
                     o.chunk_done(progress, epoch, start, stop, shown if shown_at >= 0 else None)
                 if stop < n and request and request["signum"] is not None:
@@ -233,14 +242,16 @@ def train_epochs(config, run_windows, draw_epoch, progress: Progress, observers:
 
 
 def record_chunk(progress: Progress, epoch: Epoch, start: int, stop: int, losses, hits,
-                 state) -> None:
+                 state, carried=()) -> None:
     """Windows [start, stop) into the progress: their losses (NaN for a window that
-    scored no target), their hits, the state the next window starts from."""
+    scored no target), their hits, the state the next window starts from and what the
+    gradient algorithm carries into it."""
     losses = losses.numpy()[start:stop]
     losses[epoch.scored[start:stop] == 0] = np.nan
     progress.epoch_losses[start:stop] = losses
     progress.epoch_hits[start:stop] = hits.numpy()[start:stop]
     progress.window, progress.carried_state = stop, [part.numpy() for part in state]
+    progress.gradient_state = [part.numpy() for part in carried]
 
 
 def scored_per_window(config, yw: np.ndarray) -> np.ndarray:
@@ -249,7 +260,7 @@ def scored_per_window(config, yw: np.ndarray) -> np.ndarray:
 
     yw: [num_windows, (P,) batch, T] -> [num_windows (, P)]."""
     k1 = config.step_size
-    if TASKS[config.task].regression:
+    if config.task.regression:
         return np.isfinite(yw[..., -k1:]).sum(axis=(-2, -1))
     return np.full(yw.shape[:-2], config.batch_size * k1)
 

@@ -1,4 +1,4 @@
-"""The tutorial's 2x3 figure. One drawing routine serves the live figure (live.py),
+"""The tutorial's 2x3 figure. One drawing routine serves the live figure (run/live.py),
 figure.png and the GIF.
 
 Figures read what the run recorded (losses, snapshots of a window), never the model.
@@ -10,14 +10,13 @@ import os
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
-from rnnlab.records import PANEL_ROWS, Snapshot
-from rnnlab.runfiles import savefig_atomic
-from rnnlab.tasks import TASKS
+from rnnlab.run.records import PANEL_ROWS, Snapshot
+from rnnlab.run.runfiles import savefig_atomic
 
-def figure_settings(config) -> dict:
-    """What the figure of a run's windows needs to know of its config."""
-    return {"truncation": config.truncation, "rows": config.batch_size,
-            "vocab": config.vocab, "panels": TASKS[config.task].panels}
+def figure_settings(settings) -> dict:
+    """What the figure of a run's windows needs to know of its settings."""
+    return {"truncation": settings.truncation, "rows": settings.batch_size,
+            "vocab": settings.vocab, "panels": settings.task.panels}
 
 
 class TutorialFigure:

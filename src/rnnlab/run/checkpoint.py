@@ -1,5 +1,7 @@
-"""Checkpoints that rebuild a run from themselves: weights, Adagrad accumulators, and the
-run's progress (position, numpy random state, carried RNN state, history, figure snapshots).
+"""Checkpoints that rebuild a run from themselves: the model's weights, the optimizer's
+slots (whichever it keeps: Adagrad's accumulators, Adam's moments, ...), and the run's
+progress (position, numpy random state, carried RNN state, what the gradient algorithm
+carries, history, figure snapshots).
 """
 from __future__ import annotations
 
@@ -13,8 +15,8 @@ import time
 
 from rnnlab._tf import tf
 from rnnlab.errors import CheckpointError
-from rnnlab.records import Progress
-from rnnlab.runfiles import write_error
+from rnnlab.run.records import Progress
+from rnnlab.run.runfiles import write_error
 
 CHECKPOINT_DIR = "checkpoints"
 BEST_DIR = os.path.join(CHECKPOINT_DIR, "best")  # the lowest validation loss's, beside them
@@ -159,3 +161,19 @@ def remove_partial_saves(folder: str) -> None:
         elif not any(path.startswith(prefix) for prefix in complete):
             with contextlib.suppress(OSError):
                 os.unlink(path)
+
+
+def load_trained(run_dir: str, newest: bool = False):
+    """(settings, model) of a run folder, the model with the weights of its best
+    checkpoint (lowest validation loss, for runs that have one) or with `newest` of its
+    newest readable one: what eval, predict, sample, export and diagnose read. They work
+    while the run trains."""
+    import numpy as np
+
+    from rnnlab.nn.model import model_for
+    from rnnlab.settings import stored
+
+    settings = stored(run_dir)
+    model = model_for(settings, np.random.RandomState(0))  # the checkpoint sets the values
+    restore_latest(run_dir, model, best=not newest)
+    return settings, model

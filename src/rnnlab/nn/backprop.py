@@ -1,6 +1,7 @@
-"""Backpropagation through a window written out by hand for the from-scratch cells
-(vanilla, LSTM, GRU of cells.py), any number of stacked layers, one network or a
-population: what RNN.loss_and_grads runs unless it is asked for automatic differentiation.
+"""Backpropagation through a window written out by hand, for the cells of the cell table
+that have a step back (vanilla, LSTM, GRU: nn/cells.py), any number of stacked layers,
+one network or a population: what the tbptt gradient algorithm runs for them
+(nn/gradients.py; the autodiff one differentiates the same window by GradientTape).
 
 Why not GradientTape through the tf.scan of model.RNN.unroll: XLA's program for that
 gradient copies the whole [T, batch, units] gradient of the stacked outputs on every
@@ -31,26 +32,24 @@ the embedding's rows.
 from __future__ import annotations
 
 from rnnlab._tf import tf
-from rnnlab.cell_steps import CELL_MATH
 
 
 def loss_and_grads(model, x_window, y_window, state, loss_from: int = 0,
                    carry_at: int | None = None, masks=None):
-    """model.RNN.loss_and_grads for from-scratch cells (same arguments and results).
+    """The loss of steps loss_from.. of a window, its gradients, and the state to carry.
 
     x_window: [(P,) B, T] symbols or [(P,) B, T, I] channels; y_window: [(P,) B, T];
-    state: the cells' state tensors [(P,) B, U], bottom layer first; masks: dropout's,
+    state: the layers' state tensors [(P,) B, U], bottom layer first; masks: dropout's,
     [T, (P,) B, U] per layer (model.dropout_masks), or None. Returns (loss, logits
     [T, (P,) B, C], the state after `carry_at` steps, grads in model.params order).
     """
     T = int(x_window.shape[model.time_axis])
     carry_at = T if carry_at is None else carry_at
     shapes = _Shapes(bool(model.population_shape))
-    cell = CELL_MATH[model.cell_kind]
     first_input = layer_input = layer_inputs(model, x_window, shapes)
     layers = []
-    for depth, (variables, s) in enumerate(zip(model.cells, model._split(state))):
-        layers.append(Layer(cell, variables.W, variables.b, layer_input, s, shapes))
+    for depth, (variables, s) in enumerate(zip(model.cells, model.split_state(state))):
+        layers.append(Layer(model.cell, variables.W, variables.b, layer_input, s, shapes))
         outputs = layers[-1].outputs if masks is None else layers[-1].outputs * masks[depth]
         layer_input = DenseInputs(outputs, shapes)
     loss, logits, d_outputs, head_grads = output_layer(model, outputs, y_window, loss_from,
@@ -235,14 +234,11 @@ class Layer:
     activations kept for `backward`."""
 
     def __init__(self, cell, W, b, inputs, state, shapes: _Shapes):
-        """W: [(P,) I + U, G*U], b: [(P,) 1 or 2, G*U], inputs: DenseInputs or
-        OneHotInputs of T steps, state: tuple of [(P,) B, U]."""
+        """cell: its table entry; W: [(P,) I + U, G*U], b: [(P,) 1 or 2, G*U], inputs:
+        DenseInputs or OneHotInputs of T steps, state: tuple of [(P,) B, U]."""
         self.cell, self.inputs, self.shapes, self.state = cell, inputs, shapes, tuple(state)
         W, b = tf.convert_to_tensor(W), tf.convert_to_tensor(b)  # read once, not per step
-        U = W.shape[-1] // cell.gates
-        I = W.shape[-2] - U
-        self.W_x, self.W_h = W[..., :I, :], W[..., I:, :]
-        b_x, self.b_h = b[..., :1, :], b[..., -1:, :]  # b_h: the GRU's recurrent bias
+        self.W_x, b_x, self.W_h, self.b_h = cell.split(W, b, cell.units_of(W))
         ZX = inputs.project(self.W_x) + b_x                            # [T, (P,) B, G*U]
         self.T = ZX.shape[0]
         state_shape = state[0].shape
@@ -256,7 +252,7 @@ class Layer:
         """The shapes of what `step` saves: the state's tensors, then the cell's extras."""
         U = GU // self.cell.gates
         return ([state_shape] * len(self.state)
-                + [state_shape[:-1] + [width * U] for width in self.cell.extra_widths])
+                + [state_shape[:-1] + [width * U] for width in self.cell.saved])
 
     @property
     def outputs(self):

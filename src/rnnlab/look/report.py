@@ -2,33 +2,15 @@
 with its heatmaps, a summary table and the command that reproduces it."""
 from __future__ import annotations
 
-import csv
-import json
 import os
 import shutil
 
 from rnnlab.config import TrainConfig
-from rnnlab.heatmap import grid_values, mean_or_nan, padded_axes
-from rnnlab.runfiles import write_atomic
-from rnnlab.sweep import SOLVED, Plan
+from rnnlab.look.heatmap import grid_values, mean_or_nan, padded_axes
+from rnnlab.run.runfiles import write_atomic
 
 
-def load_sweep(folder: str):
-    with open(os.path.join(folder, "sweep.json")) as f:
-        data = json.load(f)
-    plan = Plan(data["base"], tuple((n, tuple(v)) for n, v in data["axes"]), tuple(data["seeds"]))
-    with open(os.path.join(folder, "results.csv")) as f:
-        rows = list(csv.DictReader(f))
-    # Back to the values the sweep wrote: the plan's own for the axes, numbers for the rest.
-    typed = {name: {str(v): v for v in values} for name, values in plan.axes}
-    for r in rows:
-        for name, values in typed.items():
-            r[name] = values[r[name]]
-        r["accuracy"] = float(r["accuracy"])
-    return plan, rows
-
-
-def command_of(plan: Plan, folder: str) -> str:
+def command_of(plan, folder: str) -> str:
     """The `rnnlab sweep` command that trains this plan."""
     def values(v):
         if len(v) > 2 and all(isinstance(a, int) for a in v) and list(v) == list(range(v[0], v[-1] + 1)):
@@ -47,12 +29,12 @@ def command_of(plan: Plan, folder: str) -> str:
     return " ".join(parts)
 
 
-def solved_values(plan: Plan, rows: list) -> list:
+def solved_values(plan, rows: list, solved: float) -> list:
     """[(second-axis value, [first-axis values whose mean accuracy over seeds (and
-    further axes) reaches SOLVED, one list per third-axis value])]: the heatmap's grid."""
+    further axes) reaches solved, one list per third-axis value])]: the heatmap's grid."""
     (_, v0), (_, v1), _ = padded_axes(plan)
     panels = [grid for _, grid in grid_values(plan, rows, "accuracy", mean_or_nan)]
-    return [(b, [[a for i, a in enumerate(v0) if grid[i, j] >= SOLVED] for grid in panels])
+    return [(b, [[a for i, a in enumerate(v0) if grid[i, j] >= solved] for grid in panels])
             for j, b in enumerate(v1)]
 
 
@@ -70,15 +52,16 @@ def runs_of(values: list) -> str:
     return ", ".join(parts)
 
 
-def write_report(folders: list, out: str) -> str:
+def write_report(sweeps: list, out: str, solved: float) -> str:
+    """The page `out` of finished sweeps [(folder, plan, rows)], its pictures beside it;
+    `solved`: the accuracy that counts as learnt."""
     page_dir = os.path.dirname(os.path.abspath(out))
     os.makedirs(page_dir, exist_ok=True)
     stem = os.path.splitext(os.path.basename(out))[0]
     lines = ["# What truncated backprop can learn", "",
              "Produced by `rnnlab report` from the sweeps below; the command shown with "
              "each reproduces it.", ""]
-    for folder in folders:
-        plan, rows = load_sweep(folder)
+    for folder, plan, rows in sweeps:
         name = os.path.basename(os.path.normpath(folder))
         (n0, _), (n1, _), (n2, v2) = padded_axes(plan)
         lines += [f"## {name}", "", "```", command_of(plan, folder), "```", "",
@@ -93,20 +76,20 @@ def write_report(folders: list, out: str) -> str:
                       "chance (0.5). Near the diagonal, learning is slower and depends on "
                       "the seed.", ""]
         for picture, caption in (("accuracy.png", "Final accuracy, mean over seeds"),
-                                 ("epochs_to_solve.png", f"Epochs to accuracy {SOLVED}, "
+                                 ("epochs_to_solve.png", f"Epochs to accuracy {solved}, "
                                   "median over seeds (blank: not solved)")):
             target = f"{stem}-{name}-{picture}"
             shutil.copyfile(os.path.join(folder, picture), os.path.join(page_dir, target))
             lines += [f"![{caption}]({target})", "", f"*{caption}.*", ""]
-        learnt = f"Values of {n0} learnt (mean accuracy over seeds >= {SOLVED})"
+        learnt = f"Values of {n0} learnt (mean accuracy over seeds >= {solved})"
         if not n1:  # one axis: one line, no table
-            (_, (line,)), = solved_values(plan, rows)
+            (_, (line,)), = solved_values(plan, rows, solved)
             lines += [f"{learnt}: {runs_of(line)}.", ""]
             continue
         header = [n1] + [f"{n2} = {c}" if n2 else f"{n0} learnt" for c in v2]
         lines += [f"{learnt}, per {n1}:", "",
                   "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        for b, line in solved_values(plan, rows):
+        for b, line in solved_values(plan, rows, solved):
             lines.append(f"| {b} | " + " | ".join(runs_of(v) for v in line) + " |")
         lines.append("")
     write_atomic(out, "\n".join(lines))

@@ -205,24 +205,3 @@ def create_run_dir(path: str, force: bool = False) -> str:
                 raise write_error(target, err) from None
     check_output_folder(path, "run folder")
     return path
-
-
-def read_config(run_dir: str):
-    """The TrainConfig of an existing run, every setting checked as strictly as the
-    command line's, or RunDirError saying what is missing or wrong in config.json."""
-    from rnnlab import settings
-    from rnnlab.config import ConfigError, TrainConfig
-
-    path = os.path.join(run_dir, "config.json")
-    if not os.path.isdir(run_dir):
-        raise RunDirError(f"run folder {run_dir!r} does not exist")
-    if not os.path.isfile(path):
-        raise RunDirError(f"{run_dir!r} is not a run folder: it has no config.json")
-    try:
-        with open(path, "rb") as f:
-            text = f.read(1_000_000).decode("utf-8")
-        return settings.check(TrainConfig.from_json(text))
-    except (OSError, ValueError, TypeError) as err:  # JSON, UTF-8 and settings errors
-        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-        what = "a setting that cannot work" if isinstance(err, ConfigError) else "no readable config"
-        raise RunDirError(f"{path} holds {what}: {reason}") from None

@@ -1,5 +1,6 @@
 """What a single run shows and writes around its training, each an observer of the
-epoch loop (tbptt.train_epochs), called in the order training.py lists them."""
+epoch loop (run/tbptt.py's train_epochs), called in the order run/training.py lists
+them. Each takes the run's settings (settings.Settings)."""
 from __future__ import annotations
 
 import os
@@ -7,11 +8,10 @@ import time
 
 import numpy as np
 
-from rnnlab import live, runfiles
-from rnnlab.records import PANEL_ROWS, Snapshot
-from rnnlab.tasks import TASKS
 from rnnlab.errors import TrainingDiverged
-from rnnlab.tbptt import Observer, window_accuracies
+from rnnlab.run import live, runfiles
+from rnnlab.run.records import PANEL_ROWS, Snapshot
+from rnnlab.run.tbptt import Observer, window_accuracies
 
 
 class DivergenceGuard(Observer):
@@ -37,7 +37,7 @@ class Console(Observer):
 
     def __init__(self, config, out):
         self.config, self.out, self.bar = config, out, None
-        self.note = TASKS[config.task].baseline_note(config)
+        self.note = config.task.baseline_note(config)
 
     def epoch_started(self, progress, epoch):
         first = progress.window
@@ -68,7 +68,7 @@ class Console(Observer):
         if not (progress.val_losses and np.isfinite(progress.val_losses[-1])):
             return ""
         loss = progress.val_losses[-1]
-        if TASKS[self.config.task].word_level:
+        if self.config.task.word_level:
             return f", validation loss {loss:.4f} (perplexity {np.exp(loss):.1f})"
         return f", validation loss {loss:.4f} ({loss / np.log(2):.4f} bits per character)"
 
@@ -91,7 +91,7 @@ class Snapshots(Observer):
         self.config, self.live, self.truth, self.keep = config, live, None, keep
 
     def epoch_started(self, progress, epoch):
-        self.truth = TASKS[self.config.task].truth(epoch.x, self.config)
+        self.truth = self.config.task.truth(epoch.x, self.config)
 
     def chunk_done(self, progress, epoch, start, stop, shown):
         if shown is None:
@@ -124,13 +124,13 @@ class TextSample(Observer):
         c = self.config
         shown = self.live is not None or c.gif or progress.epoch == c.epochs
         if progress.snapshots and shown:
-            from rnnlab.corpus import symbols_of_vocab
-            from rnnlab.inference import write_text
+            from rnnlab.data.corpus import TextWriter, prime_ids
+            from rnnlab.nn.generate import generate
 
-            words = TASKS[c.task].word_level
-            progress.snapshots[-1].sample = write_text(
-                self.model, symbols_of_vocab(c, words), 16 if words else 80, 0.8, "",
-                np.random.RandomState([c.seed, epoch.number]), words)
+            words, rng = c.task.word_level, np.random.RandomState([c.seed, epoch.number])
+            drawn = generate(self.model, prime_ids("", c, words, rng), 16 if words else 80,
+                             0.8, rng)
+            progress.snapshots[-1].sample = "".join(map(TextWriter(c, words), drawn))
 
 
 class Metrics(Observer):
@@ -191,19 +191,19 @@ class Validation(Observer):
 
     def __init__(self, config, model, corpus):
         self.config, self.model = config, model
-        self.ids = corpus["val"] if corpus is not None and len(corpus["val"]) else None
+        has_part = corpus is not None and len(corpus["val"])
+        self.stretch = config.task.stretch(config, "val", corpus) if has_part else None
 
     def epoch_done(self, progress, epoch):
-        if self.ids is None:
+        if self.stretch is None:
             progress.val_losses.append(float("nan"))
             progress.val_accuracies.append(float("nan"))
             return
-        from rnnlab.inference import held_out_scores
+        from rnnlab.nn.along import along
 
-        scores = held_out_scores(self.model, self.ids, self.config.batch_size,
-                                 self.config.truncation)
-        progress.val_losses.append(scores["loss"])
-        progress.val_accuracies.append(scores["accuracy"])
+        scores = along(self.model, self.stretch.x, self.stretch.y, self.config.truncation)
+        progress.val_losses.append(float(scores["loss"].mean()))
+        progress.val_accuracies.append(float(scores["right"].mean()))
 
 
 def monitored_loss(progress) -> np.ndarray:

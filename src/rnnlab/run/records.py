@@ -79,23 +79,28 @@ class Progress:
     val_losses: list = field(default_factory=list)      # per finished epoch, NaN without
     val_accuracies: list = field(default_factory=list)  # a validation part
     best_loss: float = float("inf")  # the lowest validation (else training) loss so far
+    gradient_state: list = field(default_factory=list)  # what the gradient algorithm
+                                                        # carries into `window` (nn/gradients.py)
 
     @classmethod
-    def start(cls, num_windows: int, zero_state: list, rng_state=None,
-              members: tuple = ()) -> "Progress":
+    def start(cls, num_windows: int, zero_state: list, rng_state=None, members: tuple = (),
+              gradient_state: list = ()) -> "Progress":
         """The position before a run's first window."""
         return cls(0, 0, rng_state, zero_state, np.zeros((num_windows, *members), np.float32),
-                   np.zeros((num_windows, *members), np.int32))
+                   np.zeros((num_windows, *members), np.int32),
+                   gradient_state=list(gradient_state))
 
     def finish_epoch(self, accuracies: np.ndarray, seconds: float, rng_state=None,
                      learning_rate=None) -> None:
-        """Close the epoch in progress; the next starts at window 0 from a zero state."""
+        """Close the epoch in progress; the next starts at window 0 from a zero state
+        (and what the gradient algorithm carries, from zeros too)."""
         self.losses.append(self.epoch_losses)
         self.accuracies.append(accuracies)
         self.seconds.append(seconds)
         self.learning_rates.append(learning_rate)
         self.epoch, self.window, self.rng_state = self.epoch + 1, 0, rng_state
         self.carried_state = [np.zeros_like(part) for part in self.carried_state]
+        self.gradient_state = [np.zeros_like(part) for part in self.gradient_state]
         self.epoch_losses = np.zeros_like(self.epoch_losses)
         self.epoch_hits = np.zeros_like(self.epoch_hits)
 
@@ -129,7 +134,8 @@ class Progress:
             val_losses=np.array(self.val_losses, np.float64),
             val_accuracies=np.array(self.val_accuracies, np.float64),
             best_loss=np.array(self.best_loss, np.float64),
-            **{f"carried_state_{i}": s for i, s in enumerate(self.carried_state)})
+            **{f"carried_state_{i}": s for i, s in enumerate(self.carried_state)},
+            **{f"gradient_state_{i}": s for i, s in enumerate(self.gradient_state)})
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)
         return buffer.getvalue()
@@ -150,15 +156,20 @@ class Progress:
                                       "val_accuracies", "best_loss") if k in a.files}
         return cls(epoch, window,
                    ("MT19937", a["rng_keys"], int(a["rng_pos"]), int(gauss[0]), float(gauss[1])),
-                   [a[f"carried_state_{i}"] for i in range(sum(k.startswith("carried_state_")
-                                                               for k in a.files))],
+                   _numbered(a, "carried_state_"),
                    a["epoch_losses"], a["epoch_hits"],
                    list(a["losses"]), list(a["accuracies"]), list(a["seconds"]), snaps,
                    rate_scale=float(optional.get("rate_scale", 1.0)),
                    learning_rates=list(optional.get("learning_rates", [])),
                    val_losses=list(optional.get("val_losses", [])),
                    val_accuracies=list(optional.get("val_accuracies", [])),
-                   best_loss=float(optional.get("best_loss", float("inf"))))
+                   best_loss=float(optional.get("best_loss", float("inf"))),
+                   gradient_state=_numbered(a, "gradient_state_"))
+
+
+def _numbered(a, prefix: str) -> list:
+    """The arrays stored as prefix0, prefix1, ..., in order."""
+    return [a[f"{prefix}{i}"] for i in range(sum(k.startswith(prefix) for k in a.files))]
 
 
 def _symbols(arrays: list) -> np.ndarray:

@@ -9,7 +9,7 @@ import os
 
 import numpy as np
 
-from rnnlab.runfiles import savefig_atomic
+from rnnlab.run.runfiles import savefig_atomic
 
 
 def padded_axes(plan) -> list:

@@ -17,17 +17,18 @@ import os
 import numpy as np
 
 from rnnlab._tf import tf
-from rnnlab.inference import load_model
-from rnnlab.runfiles import savefig_atomic, write_atomic
-from rnnlab.tasks import TASKS
+from rnnlab.nn.along import along
+from rnnlab.run.checkpoint import load_trained
+from rnnlab.run.runfiles import savefig_atomic, write_atomic
 
 WARM_UP = 50  # steps run before the measured ones, so the state is a typical one
 
 
-def fresh_rows(config, length: int, rows: int, seed: int):
+def fresh_rows(settings, length: int, rows: int, seed: int):
     """[rows, length] inputs and targets drawn like the run's data (rows layout)."""
-    fresh = config.replace(layout="rows", series_length=rows * length, batch_size=rows)
-    return TASKS[config.task].series(np.random.RandomState(seed), fresh)
+    stretch = settings.task.stretch(settings, "fresh", seed=seed, rows=rows, length=length,
+                                    layout="rows")
+    return stretch.x, stretch.y
 
 
 def gradient_by_lag(model, x, y, regression: bool) -> np.ndarray:
@@ -57,14 +58,11 @@ def gradient_by_lag(model, x, y, regression: bool) -> np.ndarray:
     return np.array([norms[L - 1 - d].mean() for d in range(L)])
 
 
-def states_along(model, x):
-    """[rows, L] inputs -> [L, rows, width]: the state after each step, from zeros."""
-    def step(carry, x_t):
-        return model.step(x_t, carry)[1]
-
-    time_major = tf.experimental.numpy.moveaxis(tf.constant(x, tf.float32), 1, 0)
-    states = tf.scan(step, time_major, initializer=model.zero_state(x.shape[0]))
-    return tf.concat(states, axis=-1).numpy()
+def states_along(model, x, y, window: int):
+    """[rows, L] inputs -> [L, rows, width]: every state tensor after each step, from
+    zeros, side by side."""
+    states = along(model, x, y, window, states=True)["states"]      # each [rows, L, units]
+    return np.moveaxis(np.concatenate(states, axis=-1), 1, 0)
 
 
 def memory_curve(states: np.ndarray, x: np.ndarray, max_lag: int, numbers: bool,
@@ -96,8 +94,8 @@ def memory_curve(states: np.ndarray, x: np.ndarray, max_lag: int, numbers: bool,
 def diagnose(run_dir: str, max_lag: int | None = None, series_length: int = 20000,
              seed: int = 0) -> list:
     """diagnose.csv and diagnose.png in the run folder; returns their paths."""
-    config, model = load_model(run_dir)
-    task = TASKS[config.task]
+    config, model = load_trained(run_dir)
+    task = config.task
     T = config.truncation
     max_lag = max_lag or max(3 * T, 30)
     length = WARM_UP + max_lag + 1
@@ -105,10 +103,10 @@ def diagnose(run_dir: str, max_lag: int | None = None, series_length: int = 2000
     x, y = fresh_rows(config, length, rows, seed)
     reach = gradient_by_lag(model, x, y, task.regression)
     probe_length = max(series_length // 16, WARM_UP + max_lag + 200)
-    xm, _ = fresh_rows(config, probe_length, 16, seed + 1)
+    xm, ym = fresh_rows(config, probe_length, 16, seed + 1)
     num_symbols = config.num_inputs if config.num_inputs > 1 else 2
     numbers = task.inputs == "channels"
-    memory = memory_curve(states_along(model, xm), xm, max_lag, numbers, num_symbols)
+    memory = memory_curve(states_along(model, xm, ym, T), xm, max_lag, numbers, num_symbols)
 
     score = "probe_r2" if numbers else "probe_accuracy"
     lines = [f"lag,gradient_norm,{score},within_truncation"]
@@ -137,7 +135,7 @@ def _draw(path, reach, memory, config, score) -> None:
     left.legend(fontsize=8)
     right.plot(lags, memory, marker=".")
     right.axvline(T - 0.5, color="red", ls="--")
-    lag = TASKS[config.task].lag
+    lag = config.task.lag
     if lag:
         right.axvline(config.echo_step, color="gray", ls=":",
                       label=f"the task's {lag.replace('-', ' ')} ({config.echo_step})")
@@ -146,6 +144,6 @@ def _draw(path, reach, memory, config, score) -> None:
     right.set_ylabel("R^2" if score == "probe_r2" else "accuracy")
     right.set_title("memory: the input d steps back, read from the state by a linear probe",
                     fontsize=9)
-    fig.suptitle(f"{config.cell} x{config.layers}, {config.state_size} units, task "
-                 f"{config.task}, truncation {T}", fontsize=10)
+    fig.suptitle(f"{config.cell.name} x{config.layers}, {config.state_size} units, task "
+                 f"{config.task.name}, truncation {T}", fontsize=10)
     savefig_atomic(fig, path, dpi=100)

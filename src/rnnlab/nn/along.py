@@ -1,0 +1,78 @@
+"""A model run along a stretch of data, window after window with the state carried, as
+training reads its data: what eval, validation, diagnose and inspect all measure.
+
+`along(model, x, y, window)` runs rows x [B, L] (symbols; the adding task's [B, L, 2])
+from a zero state in windows of `window` steps (the last one padded, its padding
+dropped) through one compiled program, and gives per position, [B, L]:
+- loss: cross-entropy of the target in nats (a number: squared error, NaN where the
+  target is missing),
+- predicted: the most likely class (a number: the output itself), and probability,
+  the probability the model gives it (a number: NaN),
+- right: the prediction is the target (a number: within `tolerance` of it),
+and, asked for, the states along the stretch: one [B, L, units] per state tensor, in
+model.state_names's order (the state after each step). Dropout is off: the model's
+plain forward pass.
+"""
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from rnnlab._tf import Compiled, tf
+
+_SCORERS = weakref.WeakKeyDictionary()  # model -> {with_states: its compiled window}
+
+
+def along(model, x: np.ndarray, y: np.ndarray, window: int, tolerance: float | None = None,
+          states: bool = False) -> dict:
+    rows, length = y.shape
+    windows = -(-length // window)
+    pad = windows * window - length
+    widths = [(0, 0), (0, pad)] + [(0, 0)] * (x.ndim - 2)
+    x = np.pad(x, widths).astype(np.float32)
+    y = np.pad(y, [(0, 0), (0, pad)], constant_values=np.nan if model.regression else 0)
+    y = y.astype(np.float32 if model.regression else np.int32)
+    score = _scorer(model, states, tolerance)
+    state, pieces = model.zero_state(rows), []
+    for w in range(windows):
+        part = slice(w * window, (w + 1) * window)
+        *outputs, state = score(tf.constant(x[:, part]), tf.constant(y[:, part]), state)
+        pieces.append([o.numpy() for o in outputs])
+    joined = [np.concatenate(p, axis=1)[:, :length] for p in zip(*pieces)]
+    names = ["loss", "predicted", "probability", "right"]
+    result = dict(zip(names, joined[:4]))
+    if states:
+        result["states"] = joined[4:]
+    return result
+
+
+def _scorer(model, states: bool, tolerance):
+    scorers = _SCORERS.setdefault(model, {})
+    if states not in scorers:
+        scorers[states] = Compiled(lambda: tf.function(
+            lambda x, y, s: _window(model, x, y, s, states, tolerance), jit_compile=True,
+            autograph=False))
+    return scorers[states]
+
+
+def _window(model, x, y, state, states: bool, tolerance):
+    """One window [B, T]: per-position scores [B, T], the states along it if asked, and
+    the state after it."""
+    logits, along_states = model.run(x, state)                        # [T, B, C]
+    targets = tf.transpose(y)                                          # [T, B]
+    if model.regression:
+        output = logits[..., 0]
+        present = tf.math.is_finite(targets)
+        error = output - tf.where(present, targets, 0.0)
+        loss = tf.where(present, error * error, np.nan)
+        predicted, probability = output, tf.fill(tf.shape(output), np.nan)
+        right = tf.abs(output - targets) < tolerance
+    else:
+        loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=targets, logits=logits)
+        predicted = tf.argmax(logits, axis=-1, output_type=tf.int32)
+        probability = tf.reduce_max(tf.nn.softmax(logits), axis=-1)
+        right = predicted == targets
+    scores = [tf.transpose(t) for t in (loss, predicted, probability, right)]
+    kept = [tf.transpose(s, [1, 0, 2]) for s in along_states] if states else []
+    return (*scores, *kept, tuple(s[-1] for s in along_states))
