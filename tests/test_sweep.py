@@ -173,7 +173,8 @@ def test_report_of_a_one_axis_sweep_lands_beside_it(tmp_path):
 
 CLAIMER = """
 import sys, time
-from rnnlab.sweep import claim_unit, claims_in_turn, make_plan, open_study
+from rnnlab.study import claim_unit, claims_in_turn, open_study
+from rnnlab.sweep import make_plan
 
 url, start = sys.argv[1], float(sys.argv[2])
 plan = make_plan({"series_length": 100, "batch_size": 4}, ["echo_step=1:3"], 1)
@@ -194,7 +195,7 @@ print(" ".join(map(str, mine)))
 def test_workers_claiming_at_the_same_moment_on_sqlite_each_unit_goes_to_one(tmp_path):
     # SQLite has no row locks: without claims taking turns, workers started together
     # crashed here (a trial finished under them) and left units unclaimed.
-    from rnnlab.sweep import open_study
+    from rnnlab.study import open_study
 
     url = f"sqlite:///{tmp_path}/race.db"
     open_study(url, "race", make_plan({"series_length": 100, "batch_size": 4},
