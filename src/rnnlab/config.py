@@ -254,7 +254,7 @@ SHOWN_AND_SAVED = ("plot", "gif", "checkpoint_every", "log_every")
 # What a sweep may not vary: where a run goes, how it is shown and saved, the seed
 # (--seeds gives each point its seeds), and the data of a text run.
 NOT_SWEPT = ("out", "seed", "data") + SHOWN_AND_SAVED
-# Populations (population.py): networks that differ only in these settings have arrays
+# Populations (nn/population.py): networks that differ only in these settings have arrays
 # of the same shapes and train together; every other setting must agree.
 MEMBER_SETTINGS = ("seed", "learning_rate", "echo_step", "init")
 

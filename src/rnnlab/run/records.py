@@ -60,7 +60,7 @@ class History:
 class Progress:
     """Where a run stands, beyond its weights: enough to continue it bit for bit.
 
-    A population (population.py) keeps the same record with a member axis after the
+    A population (nn/population.py) keeps the same record with a member axis after the
     window axis ([num_windows, P]); it has no random state of its own and no snapshots.
     """
 
