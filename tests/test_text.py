@@ -63,7 +63,7 @@ def test_text_figure_shows_characters(text_run, tmp_path):
     ("latin1", ["--task", "text", "--data", "{path}"], "is not UTF-8 text"),
     ("short", ["--task", "text", "--data", "{path}"], "shorter than one window"),
     ("folder", ["--task", "text", "--data", "{path}"], "is a folder"),
-    ("alice", ["--data", "{path}"], "--data is for --task text or words"),
+    ("alice", ["--data", "{path}"], "--data does not apply to --task echo; it is for --task text or words"),
     ("alice", ["--task", "text", "--data", "{path}", "--batch-size", "0"],
      "--batch-size must be a positive integer"),
 ])

@@ -14,8 +14,50 @@ from rnnlab.errors import (CheckpointError, ConfigError, RunDirError, TrainingDi
 
 
 class Parser(argparse.ArgumentParser):
+    """argparse's parser, but: a flag must be written whole (argparse would take --lr for
+    --lr-decay, the only flag it begins), and an error is one line that names the
+    command's own --help, with the flags meant where a flag is unknown."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
     def error(self, message):  # argparse prints usage and a traceback-free message; keep one line
         raise UsageError(f"{message} (see '{self.prog} --help')")
+
+    def unknown(self, extras: list):
+        """The error for arguments this command does not take, each unknown flag with the
+        flags it may have meant."""
+        known = [o for action in self._actions for o in action.option_strings
+                 if o.startswith("--")]
+        hints = []
+        for word in extras:
+            if word.startswith("-"):
+                meant = _meant(word.split("=")[0], known)
+                hints += [f"{word.split('=')[0]}: did you mean {' or '.join(meant)}?"] if meant else []
+        self.error(f"unrecognized arguments: {' '.join(extras)}"
+                   + (f" ({'; '.join(hints)})" if hints else ""))
+
+
+# Other tools' names for rnnlab's flags (PyTorch's word_language_model, Keras, char-rnn).
+SYNONYMS = {"--lr": "--learning-rate", "--nhid": "--state-size", "--hidden-size": "--state-size",
+            "--rnn-size": "--state-size", "--units": "--state-size", "--nlayers": "--layers",
+            "--num-layers": "--layers", "--bptt": "--truncation", "--seq-length": "--truncation",
+            "--emsize": "--embedding", "--batch": "--batch-size", "--model": "--cell"}
+
+
+def _meant(word: str, known: list) -> list:
+    """The flags an unknown flag may stand for: itself with dashes for underscores, what
+    other tools call it, the flags it begins, those it is close to (difflib)."""
+    import difflib
+
+    dashed = "--" + word.lstrip("-").replace("_", "-")
+    if dashed in known:
+        return [dashed]
+    synonym = [SYNONYMS[dashed]] if SYNONYMS.get(dashed) in known else []
+    starting = synonym + [k for k in known if k.startswith(dashed)]
+    close = difflib.get_close_matches(dashed, known, n=3, cutoff=0.7)
+    return list(dict.fromkeys(starting + close))[:3]
 
 
 def _number(kind):
@@ -37,6 +79,10 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
 
     for f, flag in cli_fields():
         kind = setting_type(f)
+        if kind is bool:  # a switch: given, it is on
+            parser.add_argument(flag, dest=f.name, default=None, action="store_const",
+                                const=True, help=f.metadata["help"])
+            continue
         choices = f.metadata.get("choices")
         default = "" if f.default is None else f" (default: {f.default})"
         parser.add_argument(flag, dest=f.name, default=None, choices=choices,
@@ -67,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"rnnlab {_version()}")
     subcommands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     subcommands.required = True
+    parser.commands = subcommands.choices  # name -> its parser
 
     train = subcommands.add_parser("train", help="train an RNN; by default the tutorial's "
                                    "(docs/tutorial.md)",
@@ -163,7 +210,10 @@ def main(argv=None) -> int:
     if threading.current_thread() is threading.main_thread():  # outside training too,
         signal.signal(signal.SIGTERM, _terminated)  # a kill unwinds: no half-written files
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        args, extras = parser.parse_known_args(argv)
+        if extras:  # told by the command's own parser, which knows its flags
+            parser.commands[args.command].unknown(extras)
         if args.verbose:
             os.environ["RNNLAB_VERBOSE"] = "1"
         return args.func(args)

@@ -34,14 +34,10 @@ def given_settings(args) -> dict:
         if value is None:
             continue
         if given.get("task") != task:
-            raise UsageError(f"--{flag} is for --task {task}; other tasks take --echo-step")
+            raise UsageError(f"--{flag} is for --task {task}, not --task "
+                             f"{given.get('task', 'echo')}")
         if given.setdefault("echo_step", value) != value:
             raise UsageError(f"--{flag} {value} contradicts --echo-step {given['echo_step']}")
-    task = TASKS.get(given.get("task", "echo"))
-    if "series_length" in given and task and not task.synthetic:
-        raise UsageError(f"--series-length does not apply to --task {task.name}: an epoch is "
-                         f"the whole training part of --data (--val-fraction and "
-                         f"--test-fraction set how much is held out)")
     return given
 
 
@@ -54,20 +50,32 @@ def check_resume(args) -> Settings:
     if given.get("out") not in (None, args.resume, config.out):
         raise UsageError(f"--out {given['out']!r} contradicts --resume {args.resume!r}")
     given.pop("out", None)
+    changes = RESUMABLE + ("data",)  # the data file: the same one, moved (settings.with_data)
     for name, value in given.items():
-        if name not in RESUMABLE and value != getattr(config, name):
-            raise UsageError(f"--{name.replace('_', '-')} {value} contradicts the run's "
+        if name not in changes and value != getattr(config, name):
+            raise UsageError(f"{config.flag_of(name)} {value} contradicts the run's "
                              f"config.json ({getattr(config, name)}); only "
                              f"{', '.join('--' + n.replace('_', '-') for n in RESUMABLE)} "
-                             f"may change on --resume")
-    return settings.for_resume(args.resume, {k: v for k, v in given.items() if k in RESUMABLE})
+                             f"may change on --resume (and --data, for a file moved)")
+    return settings.for_resume(args.resume, {k: v for k, v in given.items() if k in changes})
 
 
 def cmd_train(args) -> int:
     """Hold the run folder before TensorFlow loads: a second process on it is told at
-    once who has it."""
+    once who has it. A resume holds it once its checkpoint has been read and found to
+    fit (a refused resume leaves the folder as it was); until then, one already held is
+    refused at once."""
     if args.resume:
         config = check_resume(args)
+        runfiles.check_free(args.resume)
+        require_tensorflow()
+        from rnnlab.run.training import resume
+
+        run = resume(config)
+        print(f"Run written to {run.out_dir}")
+        if run.live is not None:
+            run.live.keep_open()
+        return 0
     else:
         config = settings.resolve(config_from_args(args))
         check_writable_parent(os.path.join(config.out, "config.json"), "--out")
@@ -75,16 +83,11 @@ def cmd_train(args) -> int:
     if config.gif is not None:
         runfiles.check_output_folder(os.path.dirname(os.path.abspath(config.gif)), "--gif folder")
     require_tensorflow()  # before a run folder is made
-    with runfiles.exclusive(config.out if not args.resume else args.resume,
-                            create=not args.resume):
-        if not args.resume:
-            runfiles.check_run_dir(config.out, force=args.force)  # it may have changed
-        from rnnlab.run.training import resume, train
+    with runfiles.exclusive(config.out, create=True):
+        runfiles.check_run_dir(config.out, force=args.force)  # it may have changed
+        from rnnlab.run.training import train
 
-        if args.resume:
-            run = resume(config)
-        else:
-            run = train(config, force=args.force)
+        run = train(config, force=args.force)
     print(f"Run written to {run.out_dir}")
     if run.live is not None:
         run.live.keep_open()

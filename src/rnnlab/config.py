@@ -32,6 +32,9 @@ DEFAULT_RATES = {"adagrad": 0.3, "sgd": 0.01, "momentum": 0.01, "rmsprop": 0.001
                  "adam": 0.001}
 HELD_OUT = 0.05  # the default --val-fraction and --test-fraction of a new text run
 LAYOUTS = ("tutorial", "rows")
+# The largest integer any setting may hold unless it says otherwise: past it, numbers
+# lose their exactness in NumPy and TensorFlow (and no run has that many of anything).
+MOST = 2**53
 
 
 def _opt(default, help, **extra):
@@ -42,7 +45,8 @@ def _opt(default, help, **extra):
 class TrainConfig:
     """The tutorial's experiment (docs/tutorial.md), its values as defaults."""
 
-    epochs: int = _opt(100, "epochs; each draws a fresh series")
+    epochs: int = _opt(100, "epochs; each draws a fresh series (text and words: reads its "
+                       "file's training part again)")
     series_length: int = _opt(50000, "steps per epoch (bits, for the tutorial)")
     truncation: int = _opt(15, "steps per training window (gradients stop at its edges)")
     state_size: int = _opt(4, "hidden units")
@@ -66,7 +70,7 @@ class TrainConfig:
                                     "one-hot inputs (text, words, copy)")
     cell: str = _opt("vanilla", "recurrent cell: " + "; ".join(
         f"{c.name}: {c.help}" for c in _CELLS.values()), choices=CELLS)
-    layers: int = _opt(1, "stacked recurrent layers")
+    layers: int = _opt(1, "stacked recurrent layers", most=1000)
     gradient: str = _opt("tbptt", "how a window's gradients are computed: " + "; ".join(
         f"{g.name}: {g.help}" for g in _GRADIENTS.values()), choices=GRADIENTS)
     init: Optional[str] = _opt(None, "initial weights: tutorial (uniform [0, 1)) or glorot "
@@ -91,8 +95,13 @@ class TrainConfig:
     stride: Optional[int] = _opt(None, "TBPTT(k1, k2): advance the state k1 = stride steps "
                                  "per update, backpropagate k2 = truncation steps "
                                  "(default: truncation, the tutorial's windows)")
+    patience: Optional[int] = _opt(None, "stop after this many epochs in a row whose "
+                                   "validation loss (training loss, without a validation "
+                                   "part) did not improve (default: never stop early)")
     seed: Optional[int] = _opt(None, "seed of numpy's RandomState (default: drawn and recorded)")
     log_every: int = _opt(100, "windows between console lines and figure refreshes")
+    quiet: bool = _opt(False, "one console line per epoch: no Step lines, no progress bar "
+                       "(for scripts, logs and notebooks)")
     out: Optional[str] = _opt(None, "run folder (default runs/<date-time>)")
     plot: str = _opt("auto", "auto: live (a window where a display is available, in a "
                      "Jupyter notebook an image in the cell), else figure.png",
@@ -105,6 +114,9 @@ class TrainConfig:
                             "(adding task)", cli=False)
     num_inputs: int = _opt(1, "input width: 1 bit, one-hot characters, or (value, marker)",
                            cli=False)
+    data_bytes: Optional[int] = _opt(None, "the size of --data when the run began", cli=False)
+    data_sha256: Optional[str] = _opt(None, "the SHA-256 of --data's bytes when the run began",
+                                      cli=False)
     vocab: Optional[str] = _opt(None, "the text task's characters (words: the words, one a "
                                 "line), in class order", cli=False)
 
@@ -132,15 +144,29 @@ class TrainConfig:
         """Steps of each row that the windows cover."""
         return (self.num_windows - 1) * self.step_size + self.truncation
 
+    def flag_of(self, name: str) -> str:
+        """The flag a user set `name` with: a task's own name for its lag (--copy-delay)."""
+        task = _TASKS.get(self.task) if isinstance(self.task, str) else None
+        if name == "echo_step" and task is not None and task.lag:
+            return "--" + task.lag
+        return "--" + flag(name)
+
     def check_settings(self) -> "TrainConfig":
-        """Raise ConfigError naming the first setting that cannot work on its own."""
+        """Raise ConfigError naming the first setting that cannot work on its own: of the
+        wrong kind, outside its bounds (every number has one), not one of its choices."""
         for f in dataclasses.fields(self):
             value, kind = getattr(self, f.name), setting_type(f)
             optional = f.default is None
-            if (value is None and optional) or f.name == "seed":
+            if (value is None and optional) or f.name in ("seed", "data_bytes"):
                 continue
-            if kind is int and not (_is_integer(value) and value >= 1):
-                raise ConfigError(f"--{flag(f.name)} must be a positive integer, got {value!r}")
+            most = f.metadata.get("most", MOST)
+            if kind is int and not (_is_integer(value) and 1 <= value <= most):
+                bound = "a positive integer" if most == MOST else f"an integer from 1 to {most}"
+                if _is_integer(value) and value > most:
+                    bound = f"at most {most:,}" if most == MOST else bound
+                raise ConfigError(f"{self.flag_of(f.name)} must be {bound}, got {value!r}")
+            if kind is bool and not isinstance(value, bool):
+                raise ConfigError(f"--{flag(f.name)} must be true or false, got {value!r}")
             if kind is str and not isinstance(value, str):
                 raise ConfigError(f"--{flag(f.name)} must be text, got {value!r}")
             allowed = f.metadata.get("choices")
@@ -159,6 +185,9 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and not (_is_number(value) and 0 <= value < 0.5):
                 raise ConfigError(f"--{flag(name)} must be a number in [0, 0.5), got {value!r}")
+        if self.data_bytes is not None and not (_is_integer(self.data_bytes)
+                                                and 0 <= self.data_bytes <= MOST):
+            raise ConfigError(f"data_bytes must be a size in bytes, got {self.data_bytes!r}")
         if self.max_vocab is not None and self.max_vocab < 2:
             raise ConfigError(f"--max-vocab must be at least 2 (a word and <unk>), "
                               f"got {self.max_vocab}")
@@ -233,7 +262,7 @@ def _is_number(value) -> bool:
 
 
 def setting_type(f: dataclasses.Field) -> type:
-    """int, float or str: what a TrainConfig field holds (Optional[...] unwrapped)."""
+    """int, float, str or bool: what a TrainConfig field holds (Optional[...] unwrapped)."""
     kind = typing.get_type_hints(TrainConfig)[f.name]
     args = [a for a in typing.get_args(kind) if a is not type(None)]
     return args[0] if args else kind
@@ -250,10 +279,10 @@ def cli_fields():
 
 
 # How a run is shown and saved: never what it computes. A sweep shows and saves nothing.
-SHOWN_AND_SAVED = ("plot", "gif", "checkpoint_every", "log_every")
+SHOWN_AND_SAVED = ("plot", "gif", "checkpoint_every", "log_every", "quiet")
 # What a sweep may not vary: where a run goes, how it is shown and saved, the seed
 # (--seeds gives each point its seeds), and the data of a text run.
-NOT_SWEPT = ("out", "seed", "data") + SHOWN_AND_SAVED
+NOT_SWEPT = ("out", "seed", "data", "patience") + SHOWN_AND_SAVED
 # Populations (nn/population.py): networks that differ only in these settings have arrays
 # of the same shapes and train together; every other setting must agree.
 MEMBER_SETTINGS = ("seed", "learning_rate", "echo_step", "init")

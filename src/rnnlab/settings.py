@@ -9,13 +9,15 @@ downstream checks a setting again. All of it happens before TensorFlow loads.
 """
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 from dataclasses import dataclass
 
-from rnnlab.config import HELD_OUT, MEMBER_SETTINGS, TrainConfig, flag, shape_key
-from rnnlab.data.corpus import read_text
+from rnnlab.config import HELD_OUT, MEMBER_SETTINGS, SHOWN_AND_SAVED, TrainConfig, flag, shape_key
+from rnnlab.data.corpus import check_unchanged, read_data
 from rnnlab.data.tasks import TASKS, Task
-from rnnlab.errors import ConfigError, RunDirError
+from rnnlab.errors import CheckpointError, ConfigError, RunDirError
 from rnnlab.nn.cells import CELLS, Cell
 from rnnlab.nn.gradients import GRADIENTS, Gradient
 
@@ -31,6 +33,7 @@ class Settings:
     task: Task
     cell: Cell
     gradient: Gradient
+    absent: frozenset = frozenset()  # settings config.json did not hold (their defaults stand)
 
     def __getattr__(self, name):
         if name.startswith("__"):  # copy and pickle probe before `config` is set
@@ -45,6 +48,7 @@ def resolve(config: TrainConfig) -> Settings:
     checked. ConfigError names the first that cannot work."""
     config.check_settings()
     task = TASKS[config.task]
+    _check_meaningful(config, task, filled=False)
     if config.init is None:
         tutorial = task.tutorial and CELLS[config.cell].tutorial
         config = config.replace(init="tutorial" if tutorial else "glorot")
@@ -56,7 +60,10 @@ def resolve(config: TrainConfig) -> Settings:
         if not task.synthetic:
             if not config.data:
                 raise ConfigError(f"--task {config.task} needs --data FILE (a UTF-8 text file)")
-            text = read_text(config.data)
+            # Where the file is, whatever folder a later command runs in, and which bytes
+            # it held: a run goes on only with the text it began with.
+            text, found = read_data(config.data)
+            config = config.replace(data=os.path.abspath(config.data), **found)
         config = config.replace(**task.settings(config, text))
     return _settings_of(config.with_run_defaults())
 
@@ -80,26 +87,82 @@ def stored(run_dir: str) -> Settings:
     try:
         with open(path, "rb") as f:
             text = f.read(1_000_000).decode("utf-8")
-        return checked(TrainConfig.from_json(text))
+        settings = checked(TrainConfig.from_json(text))
+        held = set(json.loads(text))
+        return dataclasses.replace(settings, absent=frozenset(
+            f.name for f in dataclasses.fields(TrainConfig) if f.name not in held))
     except (OSError, ValueError, TypeError) as err:  # JSON, UTF-8 and settings errors
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         what = "a setting that cannot work" if isinstance(err, ConfigError) else "no readable config"
         raise RunDirError(f"{path} holds {what}: {reason}") from None
 
 
-# Settings a resumed run may change: they alter how long it runs or how it is shown and
-# saved, never the numbers it computes.
-RESUMABLE = ("epochs", "plot", "gif", "checkpoint_every")
+# Settings a resumed run may change with its flags: how long it runs, how it is shown and
+# saved, and the learning rate it goes on with (fine-tuning). Its data file may move.
+RESUMABLE = ("epochs", "learning_rate", "patience", "plot", "gif", "checkpoint_every",
+             "log_every", "quiet")
+# What a checkpoint's settings may differ in from config.json's without anything being
+# wrong: where the run and its data are, how it is shown and saved.
+PLACES = ("out", "data") + SHOWN_AND_SAVED
+
+
+def check_against_checkpoint(settings: Settings, trained_with: str, run_dir: str,
+                             reading: bool = False) -> None:
+    """CheckpointError unless config.json (`settings`) holds the settings the checkpoint
+    was trained with (`trained_with`, their JSON; empty for checkpoints from before they
+    were kept), but for PLACES; `reading` (eval, sample, export, diagnose), but for the
+    RESUMABLE ones too, which a later resume may have changed. Names every difference:
+    a hand-edited config.json would otherwise go on as another run."""
+    if not trained_with:
+        return
+    exempt = set(PLACES) | (set(RESUMABLE) if reading else set())
+    then = json.loads(trained_with)
+    differ = []
+    for name, value in then.items():
+        now = getattr(settings.config, name, value)
+        if name in exempt or now == value or {now, value} <= {None, 0}:  # None, 0: none
+            continue
+        if name in settings.absent:
+            differ.append(f"it lacks {name} ({value!r} in the checkpoint)")
+        else:
+            differ.append(f"{name} is {getattr(settings.config, name)!r} there, {value!r} in "
+                          f"the checkpoint")
+    if differ:
+        flags = ", ".join("--" + flag(n) for n in RESUMABLE[:3])
+        raise CheckpointError(f"{os.path.join(run_dir, 'config.json')} is not what the run "
+                              f"was trained with: {'; '.join(differ)}; put it back (a resume "
+                              f"may change {flags} with its flags)")
 
 
 def for_resume(run_dir: str, changes: dict) -> Settings:
     """The settings a resumed run continues with: its config.json's, with `changes` to
-    RESUMABLE settings (others are not passed here: the command line refuses them)."""
+    RESUMABLE settings (others are not passed here: the command line refuses them), and
+    for a text run its data file checked (with_data)."""
     settings = stored(run_dir)
     changes = {k: v for k, v in changes.items() if v is not None}
-    if not changes and settings.out == run_dir:
+    data = changes.pop("data", None)
+    if changes or settings.out != run_dir:
+        settings = checked(settings.config.replace(**changes, out=run_dir))
+    return with_data(settings, data)
+
+
+def with_data(settings: Settings, data: str | None = None) -> Settings:
+    """A text or words run's settings with its data file found and checked: at the path
+    config.json records, or at `data` (the same file, moved), holding the bytes the run
+    began with. ConfigError (a TextError) otherwise, naming what to do."""
+    if settings.task.synthetic:
+        if data is not None:
+            raise ConfigError(f"--data does not apply to a --task {settings.task.name} run")
         return settings
-    return checked(settings.config.replace(**changes, out=run_dir))
+    path = data or settings.data
+    if not os.path.exists(path):
+        raise ConfigError(f"{settings.data!r}, the text this run trained on, is not there "
+                          f"(moved or deleted?); name its new place with --data FILE")
+    _, found = read_data(path)
+    check_unchanged(settings.config.replace(data=path), found)
+    if data is None:
+        return settings
+    return checked(settings.config.replace(data=os.path.abspath(path)))
 
 
 def _settings_of(config: TrainConfig) -> Settings:
@@ -108,23 +171,36 @@ def _settings_of(config: TrainConfig) -> Settings:
     config.check_together()
     task, cell, gradient = TASKS[config.task], CELLS[config.cell], GRADIENTS[config.gradient]
     task.check(config)
-    _check_task_flags(config, task)
+    _check_meaningful(config, task, filled=True)
     settings = Settings(config, task, cell, gradient)
     check_fits(settings)
     return settings
 
 
-def _check_task_flags(config: TrainConfig, task: Task) -> None:
-    """Held-out parts, embeddings and vocabulary sizes where a task can have them."""
-    for name in ("val_fraction", "test_fraction"):
-        if getattr(config, name) is not None and task.synthetic:
-            raise ConfigError(f"--{flag(name)} is for --task text or words (the other tasks "
-                              f"draw fresh data: rnnlab eval measures on it)")
-    if config.embedding is not None and task.inputs != "symbols":
-        raise ConfigError(f"--embedding is for tasks whose inputs are symbols (text, words, "
-                          f"copy), not --task {config.task}")
-    if config.max_vocab is not None and not task.word_level:
-        raise ConfigError("--max-vocab is for --task words")
+def _check_meaningful(config: TrainConfig, task: Task, filled: bool) -> None:
+    """One rule for every setting a task has no use for (task.ignores): it may not be set.
+    ConfigError names it and the tasks it is for. `filled`: the task has filled in what
+    it fixes itself (a text's series length), which is then no longer the user's."""
+    defaults = TrainConfig()
+    fixed = set(task.fixes) if filled else set()
+    for name in task.ignores():
+        if name in fixed or getattr(config, name) == getattr(defaults, name):
+            continue
+        users = [t.name for t in TASKS.values() if name not in t.ignores()]
+        why = task.note.get(name) or DEFAULT_NOTES.get(name, "")
+        raise ConfigError(f"{config.flag_of(name)} does not apply to --task {task.name}"
+                          f"{' (' + why + ')' if why else ''}; it is for --task "
+                          f"{_or_list(users)}")
+
+
+DEFAULT_NOTES = {"val_fraction": "it draws fresh data; rnnlab eval measures on it",
+                 "test_fraction": "it draws fresh data; rnnlab eval measures on it",
+                 "embedding": "its inputs are not symbols",
+                 "layout": "its rows are drawn apart already"}
+
+
+def _or_list(names: list) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
 def _or(value, default):
@@ -152,17 +228,19 @@ def check_population(members: list) -> Settings:
 
 
 def memory_needed(settings: Settings) -> dict:
-    """Roughly how many bytes a run of `settings` holds at once, by what holds them."""
+    """Roughly how many bytes a run of `settings` holds at once, by what holds them (in
+    closed form: no loop over a number a user gave)."""
     gates, units, layers = settings.cell.gates, settings.state_size, settings.layers
     inputs = settings.embedding or settings.num_inputs
-    params = settings.num_inputs * settings.embedding if settings.embedding else 0
-    params += (inputs + units + 2) * gates * units                  # the first layer
+    embedding = settings.num_inputs * settings.embedding if settings.embedding else 0
+    params = (inputs + units + 2) * gates * units                   # the first layer
     params += (layers - 1) * (2 * units + 2) * gates * units        # the layers above it
     params += (units + 1) * settings.num_classes
     overlap = settings.truncation / settings.step_size  # windows overlap with --stride
+    per_weight = 8 + 4 * 4  # drawn in float64; weights, optimizer slots, gradients, temporaries
     return {
-        # drawn in float64; weights, optimizer slots, gradients, an update's temporaries
-        "the model": params * (8 + 4 * 4),
+        "the embedding": embedding * per_weight,
+        "the model": params * per_weight,
         # the series (int64), its windows and the compiled program's copy of them
         "an epoch's data": int(settings.series_length * (16 + 24 * overlap)
                                * (2 if settings.num_inputs > 1 else 1)),
@@ -172,8 +250,9 @@ def memory_needed(settings: Settings) -> dict:
     }
 
 
-HINTS = {"the model": "--state-size or --layers", "an epoch's data": "--series-length",
-         "a window's activations": "--truncation or --batch-size",
+HINTS = {"the embedding": "--embedding", "the model": "--state-size or --layers",
+         "an epoch's data": "--series-length",
+         "a window's activations": "--truncation, --batch-size, --state-size or --layers",
          "the loss history": "--epochs"}
 
 

@@ -4,6 +4,7 @@ validation and test (by position: training first, then validation, then test).""
 from __future__ import annotations
 
 import collections
+import hashlib
 import os
 import stat
 
@@ -20,8 +21,18 @@ class TextError(ConfigError):
 
 
 def read_text(path: str) -> str:
-    """The whole of a UTF-8 text file, or TextError naming the problem. Only regular
-    files: a device (/dev/zero) never ends and a pipe may never answer."""
+    """The whole of a UTF-8 text file, or TextError naming the problem (read_data)."""
+    return read_data(path)[0]
+
+
+def identity(raw: bytes) -> dict:
+    """What a run records of the file it trains on: its size and the SHA-256 of its bytes."""
+    return {"data_bytes": len(raw), "data_sha256": hashlib.sha256(raw).hexdigest()}
+
+
+def read_data(path: str) -> tuple:
+    """(text, identity) of a UTF-8 text file, or TextError naming the problem. Only
+    regular files: a device (/dev/zero) never ends and a pipe may never answer."""
     try:
         info = os.stat(path)
     except FileNotFoundError:
@@ -43,7 +54,7 @@ def read_text(path: str) -> str:
     if not raw:
         raise TextError(f"--data {path!r} is empty")
     try:
-        return raw.decode("utf-8")
+        return raw.decode("utf-8"), identity(raw)
     except UnicodeDecodeError as err:
         raise TextError(f"--data {path!r} is not UTF-8 text (byte {err.start} is not)") from None
 
@@ -159,10 +170,22 @@ class TextWriter:
         return "".join(out)
 
 
+def check_unchanged(config, found: dict) -> None:
+    """TextError unless the file found is the one the run began with (its size and
+    hash, where the run recorded them: runs from before it did not)."""
+    if config.data_sha256 is None or found == {"data_bytes": config.data_bytes,
+                                               "data_sha256": config.data_sha256}:
+        return
+    raise TextError(f"--data {config.data!r} has changed since the run began ({found['data_bytes']:,} "
+                    f"bytes now, {config.data_bytes:,} then, and other bytes); a run goes on "
+                    f"only with the text it trained on")
+
+
 def load_corpus(config, words: bool = False) -> dict:
     """The text (or `words`) task's symbols as ids, {"train", "val", "test"} by
     position, checked against what the run was set up with."""
-    text = read_text(config.data)
+    text, found = read_data(config.data)
+    check_unchanged(config, found)
     if text_settings(text, config, words) != {
             "vocab": config.vocab, "num_classes": config.num_classes,
             "num_inputs": config.num_inputs, "series_length": config.series_length}:

@@ -43,6 +43,18 @@ class Task:
     word_level = False  # its symbols are words: a vocabulary from the data, --max-vocab
     tutorial = False    # the tutorial's task: the tutorial's cell takes the tutorial's --init
     tolerance = None    # a regression: how near the target a prediction counts as right
+    rows_follow = False  # --layout applies: its rows can continue each other (the tutorial's)
+    note = {}           # why a setting means nothing to it, where the name alone won't say
+    fixes = ()          # settings it fills in itself (`settings`) that a user may not set
+
+    def ignores(self) -> tuple:
+        """The settings that mean nothing to this task, so that a run may not set them."""
+        return tuple(name for name, ignored in (
+            ("echo_step", self.lag is None), ("data", self.synthetic),
+            ("val_fraction", self.synthetic), ("test_fraction", self.synthetic),
+            ("series_length", not self.synthetic), ("max_vocab", not self.word_level),
+            ("embedding", self.inputs != "symbols"), ("layout", not self.rows_follow))
+            if ignored)
 
     def settings(self, config, text: str | None = None) -> dict:
         """What the task fixes of a config: classes, inputs, and the like."""
@@ -50,8 +62,6 @@ class Task:
 
     def check(self, config) -> None:
         """ConfigError naming what the task cannot do with `config`."""
-        if config.data and self.synthetic:
-            raise ConfigError(f"--data is for --task text or words, not --task {self.name}")
 
     def series(self, rng: np.random.RandomState, config, corpus=None):
         """One epoch's (x, y), each [batch, row_length] (adding: x [batch, row, 2])."""
@@ -85,7 +95,7 @@ class Task:
 class Echo(Task):
     """The tutorial's: the target at t is the input at t - echo_step."""
 
-    name, lag, reads_bits, tutorial = "echo", "echo-step", True, True
+    name, lag, reads_bits, tutorial, rows_follow = "echo", "echo-step", True, True, True
 
     def series(self, rng, config, corpus=None):
         if config.layout == "tutorial":
@@ -107,7 +117,8 @@ class Echo(Task):
 class Dependency(Task):
     """R2RT's toy: P(y_t = 1) = 0.5 + 0.5 x_{t-3} - 0.25 x_{t-8}."""
 
-    name, panels, reads_bits = "dependency", "probabilities", True
+    name, panels, reads_bits, rows_follow = "dependency", "probabilities", True, True
+    note = {"echo_step": "its lags are fixed: 3 and 8"}
 
     def series(self, rng, config, corpus=None):
         # The tutorial layout draws one series and cuts it into rows that continue
@@ -183,6 +194,10 @@ class Text(Task):
     """The next character of a UTF-8 file (--data): its training part, every epoch."""
 
     name, inputs, synthetic, panels, noun = "text", "symbols", False, "characters", "characters"
+    note = {"series_length": "an epoch is the whole training part of --data; --val-fraction "
+                             "and --test-fraction set how much is held out",
+            "layout": "each row is one part of the text, and rows follow each other"}
+    fixes = ("series_length",)
     writes_text = True
 
     def settings(self, config, text=None) -> dict:

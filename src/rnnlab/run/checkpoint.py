@@ -171,9 +171,10 @@ def load_trained(run_dir: str, newest: bool = False):
     import numpy as np
 
     from rnnlab.nn.model import model_for
-    from rnnlab.settings import stored
+    from rnnlab.settings import check_against_checkpoint, stored
 
     settings = stored(run_dir)
     model = model_for(settings, np.random.RandomState(0))  # the checkpoint sets the values
-    restore_latest(run_dir, model, best=not newest)
+    progress = restore_latest(run_dir, model, best=not newest)
+    check_against_checkpoint(settings, progress.settings, run_dir, reading=True)
     return settings, model

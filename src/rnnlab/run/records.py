@@ -81,6 +81,9 @@ class Progress:
     best_loss: float = float("inf")  # the lowest validation (else training) loss so far
     gradient_state: list = field(default_factory=list)  # what the gradient algorithm
                                                         # carries into `window` (nn/gradients.py)
+    settings: str = ""    # the run's settings (config.json's text) it trains with; "": from
+                          # before checkpoints kept them
+    stale: int = 0        # epochs since the monitored loss last improved (--patience)
 
     @classmethod
     def start(cls, num_windows: int, zero_state: list, rng_state=None, members: tuple = (),
@@ -135,6 +138,7 @@ class Progress:
             val_accuracies=np.array(self.val_accuracies, np.float64),
             best_loss=np.array(self.best_loss, np.float64),
             **{f"carried_state_{i}": s for i, s in enumerate(self.carried_state)},
+            settings=np.array(self.settings), stale=np.array(self.stale),
             **{f"gradient_state_{i}": s for i, s in enumerate(self.gradient_state)})
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)
@@ -153,7 +157,8 @@ class Progress:
         # A checkpoint from before rates, validation and the best loss were kept holds none:
         # its run trained at its config's rate all along.
         optional = {k: a[k] for k in ("rate_scale", "learning_rates", "val_losses",
-                                      "val_accuracies", "best_loss") if k in a.files}
+                                      "val_accuracies", "best_loss", "settings", "stale")
+                    if k in a.files}
         return cls(epoch, window,
                    ("MT19937", a["rng_keys"], int(a["rng_pos"]), int(gauss[0]), float(gauss[1])),
                    _numbered(a, "carried_state_"),
@@ -164,7 +169,9 @@ class Progress:
                    val_losses=list(optional.get("val_losses", [])),
                    val_accuracies=list(optional.get("val_accuracies", [])),
                    best_loss=float(optional.get("best_loss", float("inf"))),
-                   gradient_state=_numbered(a, "gradient_state_"))
+                   gradient_state=_numbered(a, "gradient_state_"),
+                   settings=str(optional.get("settings", "")),
+                   stale=int(optional.get("stale", 0)))
 
 
 def _numbered(a, prefix: str) -> list:

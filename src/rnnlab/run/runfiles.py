@@ -157,6 +157,27 @@ def exclusive(run_dir: str, create: bool = False):
         _release(key)
 
 
+def check_free(run_dir: str) -> None:
+    """RunDirError, at once, when another process holds `run_dir`; the folder and its
+    lock file are left as they are (a command that then fails has changed nothing)."""
+    path = os.path.join(run_dir, LOCK_FILE)
+    if fcntl is None or os.path.realpath(run_dir) in _HELD:
+        return
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # no lock file: nobody ever held it; unreadable: exclusive() will say
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    except OSError:
+        owner = os.pread(fd, 1000, 0).decode("utf-8", "replace").strip() or "another process"
+        raise RunDirError(f"run folder {run_dir!r} is in use by {owner}; one process writes "
+                          f"a run folder at a time") from None
+    finally:
+        os.close(fd)
+
+
 def _release(key: str) -> None:
     _HELD[key][1] -= 1
     if _HELD[key][1] == 0:

@@ -70,35 +70,59 @@ def train(config: TrainConfig | Settings = TrainConfig(), *, force: bool = False
         return _run(settings, run_dir, model, optimizer, rng, progress, stdout)
 
 
-def resume(run: str | Settings, *, epochs: int | None = None, plot: str | None = None,
-           gif: str | None = None, checkpoint_every: float | None = None,
-           stdout=None) -> Run:
+def resume(run: str | Settings, *, stdout=None, **changes) -> Run:
     """Continue a run from its newest readable checkpoint, exactly where it stopped.
 
     `run`: its folder, or the settings it resumes with (settings.for_resume, as the
-    command line makes them). Its settings come from its config.json; `epochs` may
-    extend the run; `plot`, `gif` and `checkpoint_every` change only how it is shown and
-    saved, never its numbers.
+    command line makes them). Its settings come from its config.json; `changes` may set
+    what a resume may change (settings.RESUMABLE): `epochs=N` extends it, `learning_rate`
+    goes on at another rate (fine-tuning; recorded in config.json and epochs.csv),
+    `patience` stops it early; `plot`, `gif`, `checkpoint_every`, `log_every` and `quiet`
+    change only how it is shown and saved, never its numbers; `data` names its text file
+    where it has moved.
     """
+    wrong = set(changes) - set(run_settings.RESUMABLE) - {"data"}
+    if wrong:
+        raise TypeError(f"resume() cannot change {', '.join(sorted(wrong))}")
     run_dir = run.out if isinstance(run, Settings) else run
+    settings = run if isinstance(run, Settings) else run_settings.for_resume(run_dir, changes)
+    before = run_settings.stored(run_dir)  # config.json as it stands, before the flags
+    model, optimizer = new_model(settings, np.random.RandomState(0))  # the checkpoint sets values
+
+    def restored(warn=None) -> Progress:
+        progress = restore_latest(run_dir, model, optimizer, warn=warn)
+        run_settings.check_against_checkpoint(before, progress.settings, run_dir)
+        check_unfinished(settings, progress, run_dir)
+        return progress
+
+    restored(warn=lambda line: None)  # before the folder is held: a resume refused here
+                                      # changes nothing in it (a damaged one is told below)
     with runfiles.exclusive(run_dir):
-        settings = run if isinstance(run, Settings) else run_settings.for_resume(
-            run_dir, dict(epochs=epochs, plot=plot, gif=gif, checkpoint_every=checkpoint_every))
-        model, optimizer = new_model(settings, np.random.RandomState(0))  # the checkpoint sets values
-        progress = restore_latest(run_dir, model, optimizer)
-        if progress.epoch >= settings.epochs:
-            raise ConfigError(f"run {run_dir!r} has finished its {progress.epoch} epochs; "
-                              f"pass --epochs N with N > {progress.epoch} to extend it")
-        if len(progress.epoch_losses) != settings.num_windows:
-            raise ConfigError(f"run {run_dir!r}: its checkpoint does not fit its config.json")
-        if run_settings.stored(run_dir).config.replace(out=run_dir) != settings.config:
-            runfiles.write_atomic(os.path.join(run_dir, "config.json"), settings.to_json())
+        progress = restored()  # again: a run that trained meanwhile may have saved another
+        changed = before.config.replace(out=run_dir, data=settings.data) != settings.config
+        if changed and settings.learning_rate != before.learning_rate:
+            progress.rate_scale = 1.0  # fine-tuning: the rate asked for, whatever decay did
         return _run(settings, run_dir, model, optimizer, np.random.RandomState(), progress,
-                    stdout)
+                    stdout, config_changed=changed)
 
 
-def _run(settings: Settings, run_dir, model, optimizer, rng, progress: Progress, stdout) -> Run:
-    """The epochs from `progress` on: train, log, checkpoint, draw."""
+def check_unfinished(settings: Settings, progress: Progress, run_dir: str) -> None:
+    """ConfigError when a run has no epoch left to train, saying how to give it more."""
+    if progress.epoch >= settings.epochs:
+        raise ConfigError(f"run {run_dir!r} has finished its {progress.epoch} epochs; "
+                          f"pass --epochs N with N > {progress.epoch} to extend it")
+    if settings.patience and progress.stale >= settings.patience:
+        raise ConfigError(f"run {run_dir!r} stopped early after epoch {progress.epoch - 1}: its "
+                          f"loss had not improved for {progress.stale} epochs; pass --patience "
+                          f"N with N > {progress.stale} to go on")
+    if len(progress.epoch_losses) != settings.num_windows:
+        raise ConfigError(f"run {run_dir!r}: its checkpoint does not fit its config.json")
+
+
+def _run(settings: Settings, run_dir, model, optimizer, rng, progress: Progress, stdout,
+         config_changed: bool = False) -> Run:
+    """The epochs from `progress` on: train, log, checkpoint, draw. `config_changed`: a
+    resume changed settings, which a checkpoint and then config.json record at once."""
     task = settings.task
     corpus = None if task.synthetic else load_corpus(settings, task.word_level)
 
@@ -112,6 +136,10 @@ def _run(settings: Settings, run_dir, model, optimizer, rng, progress: Progress,
     checkpointer = Checkpointer(run_dir, model, optimizer)
     if progress.epoch or progress.window:  # resumed: the checkpoint it came from
         checkpointer.last_position = (progress.epoch, progress.window)
+    progress.settings = settings.to_json()  # every checkpoint knows what it was trained with
+    if config_changed:  # the checkpoint first: from then on it and config.json agree
+        checkpointer.save(progress)
+        runfiles.write_atomic(os.path.join(run_dir, "config.json"), settings.to_json())
     plot = live_figures.resolve_plot(settings.plot)
     live = (live_figures.open_live_figure(**figure.figure_settings(settings))
             if plot == "live" else None)
