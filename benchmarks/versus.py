@@ -64,8 +64,8 @@ def main() -> None:
     parser.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
     args = parser.parse_args()
     checkouts = {"this": os.path.join(HERE, ".."), "other": args.other}
-    print(f"| case | this: s/epoch | other: s/epoch | other / this | this: whole s | "
-          f"other: whole s |\n|---|---:|---:|---:|---:|---:|")
+    print("| case | this: s/epoch | other: s/epoch | other / this | this: whole s | "
+          "other: whole s |\n|---|---:|---:|---:|---:|---:|")
     for case in args.cases:
         results = {name: [] for name in checkouts}
         with tempfile.TemporaryDirectory() as tmp:
