@@ -17,7 +17,7 @@ UV_STAMP := $(VENV)/.uv-$(UV_VERSION)
 # The oldest versions pyproject.toml allows get a venv of their own (make test-oldest).
 OLDEST := .venv-oldest
 
-.PHONY: run test test-fast test-oldest system-packages lock bench results clean
+.PHONY: run test test-fast test-oldest system-packages lock bench results notebook clean
 
 $(UV_STAMP):
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -67,6 +67,13 @@ test-oldest: $(UV_STAMP) system-packages
 	$(UV) pip install --quiet --compile-bytecode --python $(OLDEST)/bin/python --resolution lowest-direct \
 	  -e '.[cpu,test]'
 	$(OLDEST)/bin/python -m pytest -q
+
+# The example notebook in JupyterLab, which the lock does not hold (nor ipywidgets, for
+# tqdm's bar in a cell): installed into .venv the first time.
+notebook: $(STAMP)
+	$(VENV)/bin/python -c "import jupyterlab, ipywidgets" 2>/dev/null || \
+	  $(UV) pip install --quiet --python $(VENV)/bin/python -e '.[notebook]'
+	$(VENV)/bin/jupyter lab examples/tutorial.ipynb
 
 bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/echo_speed.py $(ARGS)

@@ -1,6 +1,30 @@
-"""`python -m rnnlab ...`, the same as the `rnnlab` command."""
+"""`python -m rnnlab ...`, the same as the `rnnlab` command, whose entry point `entry` is.
+
+A signal that comes while Python loads the command line (Ctrl-C at once, a kill) stops
+it with one line and the exit code of that signal, as it does later (cli.main), not a
+traceback: this module imports nothing that takes time before it can answer."""
+import signal
 import sys
 
-from rnnlab.cli import main
 
-sys.exit(main())
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM while the command line loads."""
+
+
+def _terminated(signum, frame):
+    raise _Terminated
+
+
+def entry() -> int:
+    signal.signal(signal.SIGTERM, _terminated)
+    try:
+        from rnnlab.cli import main
+    except KeyboardInterrupt as stop:
+        terminated = isinstance(stop, _Terminated)
+        print("rnnlab: terminated" if terminated else "rnnlab: interrupted", file=sys.stderr)
+        return 128 + (signal.SIGTERM if terminated else signal.SIGINT)
+    return main()
+
+
+if __name__ == "__main__":
+    sys.exit(entry())

@@ -185,6 +185,12 @@ def build_parser() -> argparse.ArgumentParser:
                     "(default: report.md in the first SWEEP_DIR)")
     rp.set_defaults(func=commands.cmd_report)
 
+    rs = subcommands.add_parser("runs", help="the runs in a folder, a line each: task, cell, "
+                                "epochs, best validation loss, whether one trains now")
+    rs.add_argument("folder", metavar="DIR", nargs="?", default="runs",
+                    help="a folder of runs, or one run (default: runs)")
+    rs.set_defaults(func=commands.cmd_runs)
+
     dg = subcommands.add_parser("diagnose", help="gradient reach by lag and memory curve of a run")
     dg.add_argument("run_dir", metavar="RUN_DIR")
     dg.add_argument("--max-lag", type=_number(int), help="lags 0..N (default: 3x truncation, at least 30)")
@@ -196,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     for sub in (ev, ex, sa):
         sub.add_argument("--newest", action="store_true", help="use the newest checkpoint, "
                          "not the best by validation loss (runs with a validation part)")
-    for sub in (train, ev, pr, ex, sa, sw, rp, dg):
+    for sub in (train, ev, pr, ex, sa, sw, rp, rs, dg):
         sub.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
                          help="keep TensorFlow's log lines")
     return parser

@@ -257,6 +257,15 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_runs(args) -> int:
+    if not os.path.isdir(args.folder):
+        raise UsageError(f"{args.folder!r} is not a folder of runs")
+    from rnnlab.look.runs import table
+
+    print(table(args.folder))
+    return 0
+
+
 MAX_LAG = 2000  # steps a diagnosis reaches back; its gradient unrolls that many steps
 
 

@@ -33,19 +33,25 @@ class DivergenceGuard(Observer):
 
 class Console(Observer):
     """The tutorial's console lines (`New data, epoch E`, `Step K Loss L` every
-    log_every windows), an epoch summary, and on a terminal a progress bar beneath."""
+    log_every windows), an epoch summary, and on a terminal a progress bar beneath;
+    with --quiet, the epoch summaries alone."""
 
     def __init__(self, config, out):
         self.config, self.out, self.bar = config, out, None
         self.note = config.task.baseline_note(config)
 
     def epoch_started(self, progress, epoch):
+        if self.config.quiet:
+            return
         first = progress.window
-        self.out.write(f"New data, epoch {epoch.number}\n" if first == 0 else
+        fresh = "New data" if self.config.task.synthetic else "Training part"
+        self.out.write(f"{fresh}, epoch {epoch.number}\n" if first == 0 else
                        f"Resuming epoch {epoch.number} at window {first}\n")
         self.bar = live.progress_bar(f"epoch {epoch.number}", self.config.num_windows, first)
 
     def chunk_done(self, progress, epoch, start, stop, shown):
+        if self.config.quiet:
+            return
         every = self.config.log_every
         logged = range(start + (-start) % every, stop, every)
         if logged:
@@ -61,6 +67,12 @@ class Console(Observer):
         self.out.write(f"Epoch {epoch.number} done: mean loss {np.nanmean(losses):.4f}, "
                        f"accuracy {np.nanmean(accuracies):.4f}{self.validation(progress)}, "
                        f"{progress.seconds[-1]:.3f} s{self.note}\n")
+        if stops_early(self.config, progress):
+            best = progress.epoch - 1 - progress.stale
+            which = "validation" if self.validation(progress) else "training"
+            self.out.write(f"Stopping early: the {which} loss has not improved for "
+                           f"{progress.stale} epochs (--patience {self.config.patience}); the "
+                           f"best, {progress.best_loss:.4f}, was epoch {best}'s\n")
         self.out.flush()
 
     def validation(self, progress) -> str:
@@ -175,7 +187,7 @@ class Checkpoints(Observer):
         self.config, self.checkpointer, self.request = config, checkpointer, request
 
     def epoch_done(self, progress, epoch):
-        stopping = self.request["signum"] is not None
+        stopping = self.request["signum"] is not None or stops_early(self.config, progress)
         if (stopping or progress.epoch == self.config.epochs or
                 time.monotonic() - self.checkpointer.last_save >= self.config.checkpoint_every):
             self.checkpointer.save(progress)
@@ -206,6 +218,11 @@ class Validation(Observer):
         progress.val_accuracies.append(float(scores["right"].mean()))
 
 
+def stops_early(config, progress) -> bool:
+    """Whether --patience ends the run here: that many epochs without an improvement."""
+    return bool(config.patience) and progress.stale >= config.patience
+
+
 def monitored_loss(progress) -> np.ndarray:
     """What an epoch is judged by: its validation loss, or without a validation part its
     mean training loss (per member, for a population)."""
@@ -216,8 +233,9 @@ def monitored_loss(progress) -> np.ndarray:
 
 class Improvement(Observer):
     """After each epoch: a validation loss lower than any before is kept as the best
-    checkpoint (beside the newest); a loss that did not improve multiplies the learning
-    rate by --lr-decay (per member, for a population)."""
+    checkpoint (beside the newest), and the epochs since one was are counted (--patience);
+    a loss that did not improve multiplies the learning rate by --lr-decay (per member,
+    for a population)."""
 
     def __init__(self, config, checkpoints=None):
         self.config, self.checkpoints = config, checkpoints
@@ -225,6 +243,7 @@ class Improvement(Observer):
     def epoch_done(self, progress, epoch):
         loss = monitored_loss(progress)
         improved = loss < progress.best_loss
+        progress.stale = 0 if np.all(improved) else progress.stale + 1
         progress.best_loss = np.where(improved, loss, progress.best_loss)
         if np.ndim(progress.best_loss) == 0:
             progress.best_loss = float(progress.best_loss)

@@ -21,8 +21,8 @@ except ImportError:  # Windows: no advisory locks; runs are not guarded against 
 
 METRICS_HEADER = "epoch,window,loss,accuracy\n"
 LOCK_FILE = ".lock"
-RUN_FILES = ("config.json", "metrics.csv", "epochs.csv", "figure.png", "checkpoints",
-             "tensorboard", "diagnose.csv", "diagnose.png")
+RUN_FILES = ("config.json", "metrics.csv", "epochs.csv", "figure.png", "curves.png",
+             "checkpoints", "tensorboard", "diagnose.csv", "diagnose.png", "inspect.html")
 
 
 def write_error(path: str, err: Exception) -> WriteError:

@@ -237,6 +237,8 @@ def train_epochs(config, run_windows, draw_epoch, progress: Progress, observers:
                               time.perf_counter() - started, epoch.rng_state, rate)
         for o in observers:
             o.epoch_done(progress, epoch)
+        if config.patience and progress.stale >= config.patience:
+            return  # --patience: the loss stopped improving (observers.stops_early)
         if request and request["signum"] is not None and progress.epoch < config.epochs:
             raise TrainingInterrupted(request["signum"], config.out, progress.epoch, 0)
 

@@ -174,7 +174,14 @@ def _run(settings: Settings, run_dir, model, optimizer, rng, progress: Progress,
 
 
 def _draw_figures(settings, run_dir, plot, live, progress: Progress) -> None:
-    """The figure's last state: kept on screen, written to figure.png, animated."""
+    """The figure's last state: kept on screen, written to figure.png, animated; and
+    the learning curves, curves.png."""
+    if plot in ("file", "live") and progress.losses:
+        from rnnlab.run.curves import save_curves
+
+        units = " (nats per symbol)" if not settings.task.synthetic else ""
+        save_curves(os.path.join(run_dir, "curves.png"), progress.history,
+                    run_title(settings), units)
     if not progress.snapshots:
         return
     losses = np.concatenate(progress.losses)
@@ -187,6 +194,16 @@ def _draw_figures(settings, run_dir, plot, live, progress: Progress) -> None:
     if settings.gif:
         figure.save_gif(settings.gif, losses, progress.snapshots,
                         **figure.figure_settings(settings))
+
+
+def run_title(settings: Settings) -> str:
+    """A line saying what a run trains: its cell, layers, units, task and truncation."""
+    layers = f"{settings.layers} x " if settings.layers > 1 else ""
+    lag = f" {settings.echo_step}" if settings.task.lag else ""
+    data = f" ({os.path.basename(settings.data)})" if settings.data else ""
+    return (f"{settings.cell.name}, {layers}{settings.state_size} units, task "
+            f"{settings.task.name}{lag}{data}, truncation {settings.truncation}, "
+            f"{settings.optimizer} {settings.rate:g}")
 
 
 def train_population(members: list) -> dict:
