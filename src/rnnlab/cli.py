@@ -9,6 +9,7 @@ import signal
 import sys
 import threading
 
+from rnnlab import process
 from rnnlab.errors import (CheckpointError, ConfigError, RunDirError, TrainingDiverged,
                            TrainingInterrupted, UsageError, WriteError)
 
@@ -216,14 +217,22 @@ def main(argv=None) -> int:
     if threading.current_thread() is threading.main_thread():  # outside training too,
         signal.signal(signal.SIGTERM, _terminated)  # a kill unwinds: no half-written files
     try:
-        parser = build_parser()
-        args, extras = parser.parse_known_args(argv)
-        if extras:  # told by the command's own parser, which knows its flags
-            parser.commands[args.command].unknown(extras)
-        if args.verbose:
-            os.environ["RNNLAB_VERBOSE"] = "1"
-        return args.func(args)
+        with process.prepared(draws=_draws(argv)):
+            parser = build_parser()
+            args, extras = parser.parse_known_args(argv)
+            if extras:  # told by the command's own parser, which knows its flags
+                parser.commands[args.command].unknown(extras)
+            if args.verbose:
+                os.environ["RNNLAB_VERBOSE"] = "1"
+            return args.func(args)
+    except process.OutputError as err:
+        if err.closed:  # output piped into `head` and the like: stop quietly
+            process.quiet_exit()
+            return 128 + signal.SIGPIPE
+        return _error(err, 4)
     except TrainingInterrupted as stop:
+        if stop.signum == signal.SIGPIPE:  # the reader of the run's lines went away
+            process.quiet_exit()
         print(f"rnnlab: {stop}", file=sys.stderr)
         return 128 + stop.signum
     except (UsageError, ConfigError, RunDirError, CheckpointError) as err:
@@ -240,8 +249,8 @@ def main(argv=None) -> int:
             raise
         return _error(err.msg, 2)  # _tf.py's: how to install it
     except BrokenPipeError:  # output piped into `head` and the like: stop quietly
-        sys.stderr.close()
-        return 1
+        process.quiet_exit()
+        return 128 + signal.SIGPIPE
     except Terminated:
         print("rnnlab: terminated", file=sys.stderr)
         return 128 + signal.SIGTERM
@@ -255,6 +264,14 @@ def main(argv=None) -> int:
     finally:
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, terminate)
+
+
+DRAWING = {"train", "sweep", "report", "diagnose", "inspect"}
+
+
+def _draws(argv: list) -> bool:
+    """Whether the command asked for draws figures (its matplotlib needs a backend)."""
+    return bool(DRAWING & set(argv))
 
 
 class Terminated(KeyboardInterrupt):

@@ -11,7 +11,7 @@ from rnnlab import settings
 from rnnlab.config import SHOWN_AND_SAVED, TrainConfig, check_writable_parent, cli_fields
 from rnnlab.data.tasks import TASKS
 from rnnlab.errors import UsageError, require_tensorflow
-from rnnlab.run import runfiles
+from rnnlab.run import runfiles, writes
 from rnnlab.settings import RESUMABLE, Settings
 
 
@@ -67,27 +67,24 @@ def cmd_train(args) -> int:
     refused at once."""
     if args.resume:
         config = check_resume(args)
-        runfiles.check_free(args.resume)
-        require_tensorflow()
-        from rnnlab.run.training import resume
-
-        run = resume(config)
-        print(f"Run written to {run.out_dir}")
-        if run.live is not None:
-            run.live.keep_open()
-        return 0
     else:
         config = settings.resolve(config_from_args(args))
         check_writable_parent(os.path.join(config.out, "config.json"), "--out")
         runfiles.check_run_dir(config.out, force=args.force)  # again once it is held
     if config.gif is not None:
-        runfiles.check_output_folder(os.path.dirname(os.path.abspath(config.gif)), "--gif folder")
+        writes.check_target(config.gif, "--gif")
+        writes.check_output_folder(os.path.dirname(os.path.abspath(config.gif)), "--gif folder")
+    if args.resume:
+        runfiles.check_free(args.resume)
     require_tensorflow()  # before a run folder is made
-    with runfiles.exclusive(config.out, create=True):
-        runfiles.check_run_dir(config.out, force=args.force)  # it may have changed
-        from rnnlab.run.training import train
+    from rnnlab.run.training import resume, train
 
-        run = train(config, force=args.force)
+    if args.resume:
+        run = resume(config)
+    else:
+        with runfiles.exclusive(config.out, create=True):
+            runfiles.check_run_dir(config.out, force=args.force)  # it may have changed
+            run = train(config, force=args.force)
     print(f"Run written to {run.out_dir}")
     if run.live is not None:
         run.live.keep_open()
@@ -199,7 +196,8 @@ def cmd_export(args) -> int:
     if os.path.exists(args.export_dir) and (not os.path.isdir(args.export_dir)
                                             or os.listdir(args.export_dir)):
         raise UsageError(f"export folder {args.export_dir!r} already exists and is not empty")
-    runfiles.check_output_folder(args.export_dir, "export folder")
+    writes.check_output_folder(os.path.dirname(os.path.abspath(args.export_dir)),
+                               "export folder's parent")
     from rnnlab.look.export import export
 
     export(args.run_dir, args.export_dir, args.newest)
@@ -248,7 +246,8 @@ def cmd_report(args) -> int:
                 raise UsageError(f"{folder!r} holds no finished sweep (no {name})")
     if args.out is None:
         args.out = os.path.join(args.sweep_dirs[0], "report.md")
-    runfiles.check_output_folder(os.path.dirname(os.path.abspath(args.out)), "--out folder")
+    writes.check_target(args.out, "--out")
+    writes.check_output_folder(os.path.dirname(os.path.abspath(args.out)), "--out folder")
     from rnnlab.look.report import write_report
     from rnnlab.sweep import SOLVED, load_sweep
 
@@ -288,7 +287,7 @@ def cmd_diagnose(args) -> int:
     if not 0 <= args.seed < 2**32:
         raise UsageError(f"--seed must be in [0, 2**32), got {args.seed}")
     with runfiles.exclusive(args.run_dir):  # it writes diagnose.csv and .png there
-        runfiles.check_output_folder(args.run_dir, "run folder")
+        writes.check_output_folder(args.run_dir, "run folder")
         from rnnlab.look.diagnose import diagnose
 
         paths = diagnose(args.run_dir, args.max_lag, args.series_length, args.seed)

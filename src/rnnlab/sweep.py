@@ -21,8 +21,8 @@ import time
 from dataclasses import dataclass
 
 from rnnlab.config import NOT_SWEPT, TrainConfig, cli_fields, setting_type, shape_key
-from rnnlab.errors import ConfigError
-from rnnlab.run.runfiles import write_atomic
+from rnnlab.errors import ConfigError, UsageError
+from rnnlab.run.writes import write_atomic
 from rnnlab.settings import Settings, check_member, resolve
 from rnnlab.study import (Heartbeat, claim_unit, claims_in_turn, collect_rows, default_storage,
                           finished_trial_error, open_study, unit_of)
@@ -203,19 +203,45 @@ def run_worker(plan: Plan, out: str, storage_url: str | None = None,
 
 
 def load_sweep(folder: str):
-    """(plan, rows) of a finished sweep folder, from its sweep.json and results.csv."""
-    with open(os.path.join(folder, "sweep.json")) as f:
-        data = json.load(f)
-    plan = Plan(data["base"], tuple((n, tuple(v)) for n, v in data["axes"]), tuple(data["seeds"]))
-    with open(os.path.join(folder, "results.csv")) as f:
-        rows = list(csv.DictReader(f))
-    # Back to the values the sweep wrote: the plan's own for the axes, numbers for the rest.
-    typed = {name: {str(v): v for v in values} for name, values in plan.axes}
-    for r in rows:
-        for name, values in typed.items():
-            r[name] = values[r[name]]
-        r["accuracy"] = float(r["accuracy"])
+    """(plan, rows) of a finished sweep folder, from its sweep.json and results.csv;
+    UsageError naming the file and what is wrong with it (cut short, hand-edited)."""
+    again = "its own rnnlab sweep command writes it again (nothing is trained twice)"
+    path = os.path.join(folder, "sweep.json")
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+        plan = Plan(dict(data["base"]), tuple((str(n), tuple(v)) for n, v in data["axes"]),
+                    tuple(int(s) for s in data["seeds"]))
+        if not plan.axes or any(not values for _, values in plan.axes):
+            raise ValueError("it names no grid")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+        raise UsageError(f"{path} cannot be read ({_reason(err)}); {again}") from None
+    path = os.path.join(folder, "results.csv")
+    try:
+        with open(path, encoding="utf-8", newline="") as f:
+            reader = csv.DictReader(f)
+            rows = list(reader)
+        names = [name for name, _ in plan.axes]
+        missing = [c for c in names + ["seed", "accuracy", "epochs_to_solve"]
+                   if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ValueError(f"it has no {missing[0]} column")
+        # Back to the values the sweep wrote: the plan's own for the axes, numbers else.
+        typed = {name: {str(v): v for v in values} for name, values in plan.axes}
+        for line, r in enumerate(rows, start=2):
+            for name, values in typed.items():
+                if r[name] not in values:
+                    raise ValueError(f"line {line}: {name} {r[name]!r} is not one of the sweep's")
+            r.update({name: values[r[name]] for name, values in typed.items()})
+            r["accuracy"] = float(r["accuracy"])
+            r["epochs_to_solve"] = int(r["epochs_to_solve"]) if r["epochs_to_solve"] else None
+    except (OSError, ValueError, KeyError, TypeError, csv.Error) as err:
+        raise UsageError(f"{path} cannot be read ({_reason(err)}); {again}") from None
     return plan, rows
+
+
+def _reason(err: Exception) -> str:
+    return (str(err).splitlines() or [type(err).__name__])[0][:160] or type(err).__name__
 
 
 

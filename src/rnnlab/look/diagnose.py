@@ -19,7 +19,7 @@ import numpy as np
 from rnnlab._tf import tf
 from rnnlab.nn.along import along
 from rnnlab.run.checkpoint import load_trained
-from rnnlab.run.runfiles import savefig_atomic, write_atomic
+from rnnlab.run.writes import savefig_atomic, write_atomic
 
 WARM_UP = 50  # steps run before the measured ones, so the state is a typical one
 

@@ -1,11 +1,9 @@
 """`rnnlab export`: a trained run as a SavedModel that plain TensorFlow serves."""
 from __future__ import annotations
 
-import shutil
-
 from rnnlab._tf import tf
 from rnnlab.run.checkpoint import load_trained
-from rnnlab.run.runfiles import write_error
+from rnnlab.run.writes import replacing_folder, write_error
 
 
 class Stepper(tf.Module):
@@ -39,9 +37,9 @@ def export(run_dir: str, export_dir: str, newest: bool = False) -> str:
     written whole (a full disk) leaves no part of it: WriteError."""
     _, model = load_trained(run_dir, newest)
     stepper = Stepper(model)
-    try:
-        tf.saved_model.save(stepper, export_dir, signatures={"step": stepper.step})
-    except (tf.errors.OpError, OSError) as err:
-        shutil.rmtree(export_dir, ignore_errors=True)  # it was empty or absent before
-        raise write_error(export_dir, err) from None
+    with replacing_folder(export_dir) as tmp:  # a kill leaves no half of one in its place
+        try:
+            tf.saved_model.save(stepper, tmp, signatures={"step": stepper.step})
+        except tf.errors.OpError as err:
+            raise write_error(export_dir, err) from None
     return export_dir

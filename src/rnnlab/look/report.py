@@ -3,11 +3,10 @@ with its heatmaps, a summary table and the command that reproduces it."""
 from __future__ import annotations
 
 import os
-import shutil
 
 from rnnlab.config import TrainConfig
-from rnnlab.look.heatmap import grid_values, mean_or_nan, padded_axes
-from rnnlab.run.runfiles import write_atomic
+from rnnlab.look.heatmap import grid_values, mean_or_nan, padded_axes, save_heatmaps
+from rnnlab.run.writes import write_atomic
 
 
 def command_of(plan, folder: str) -> str:
@@ -52,13 +51,25 @@ def runs_of(values: list) -> str:
     return ", ".join(parts)
 
 
+def title_of(sweeps: list) -> str:
+    """The page's title: what its sweeps vary, and on which task."""
+    if all([n for n, _ in plan.axes[:2]] == ["echo_step", "truncation"] for _, plan, _ in sweeps):
+        return "What truncated backprop can learn"
+    varied = []
+    for _, plan, _ in sweeps:
+        task = plan.base.get("task", "echo")
+        what = " x ".join(name for name, _ in plan.axes)
+        varied.append(f"{what} (task {task})")
+    return "Sweeps: " + "; ".join(dict.fromkeys(varied))
+
+
 def write_report(sweeps: list, out: str, solved: float) -> str:
     """The page `out` of finished sweeps [(folder, plan, rows)], its pictures beside it;
     `solved`: the accuracy that counts as learnt."""
     page_dir = os.path.dirname(os.path.abspath(out))
     os.makedirs(page_dir, exist_ok=True)
     stem = os.path.splitext(os.path.basename(out))[0]
-    lines = ["# What truncated backprop can learn", "",
+    lines = [f"# {title_of(sweeps)}", "",
              "Produced by `rnnlab report` from the sweeps below; the command shown with "
              "each reproduces it.", ""]
     for folder, plan, rows in sweeps:
@@ -75,11 +86,11 @@ def write_report(sweeps: list, out: str, solved: float) -> str:
                       "but no gradient tells it which input caused it, and it stays near "
                       "chance (0.5). Near the diagonal, learning is slower and depends on "
                       "the seed.", ""]
-        for picture, caption in (("accuracy.png", "Final accuracy, mean over seeds"),
-                                 ("epochs_to_solve.png", f"Epochs to accuracy {solved}, "
-                                  "median over seeds (blank: not solved)")):
-            target = f"{stem}-{name}-{picture}"
-            shutil.copyfile(os.path.join(folder, picture), os.path.join(page_dir, target))
+        pictures = save_heatmaps(plan, rows, page_dir, solved, prefix=f"{stem}-{name}-")
+        for path, caption in zip(pictures, ("Final accuracy, mean over seeds",
+                                            f"Epochs to accuracy {solved}, median over "
+                                            f"seeds (blank: not solved)")):
+            target = os.path.basename(path)
             lines += [f"![{caption}]({target})", "", f"*{caption}.*", ""]
         learnt = f"Values of {n0} learnt (mean accuracy over seeds >= {solved})"
         if not n1:  # one axis: one line, no table

@@ -8,7 +8,7 @@ import time
 import numpy as np
 
 from rnnlab._tf import tf
-from rnnlab.run.runfiles import write_error
+from rnnlab.run.writes import write_error
 from tensorflow.core.framework import summary_pb2  # TensorBoard's format, as TensorFlow
 from tensorflow.core.util import event_pb2         # itself writes it (after rnnlab._tf)
 

@@ -16,7 +16,7 @@ import time
 from rnnlab._tf import tf
 from rnnlab.errors import CheckpointError
 from rnnlab.run.records import Progress
-from rnnlab.run.runfiles import write_error
+from rnnlab.run.writes import write_error
 
 CHECKPOINT_DIR = "checkpoints"
 BEST_DIR = os.path.join(CHECKPOINT_DIR, "best")  # the lowest validation loss's, beside them
@@ -55,17 +55,18 @@ def restore_latest(run_dir: str, model, optimizer=None, warn=None, tries: int = 
     Progress. With `best`, the best one (by validation loss) where the run has one.
 
     An unreadable checkpoint (truncated, corrupt) is reported in one line and the next
-    older one is tried; with none readable, CheckpointError. So is a checkpoint that does
-    not fit the model (config.json edited): no older one would fit either. A checkpoint
-    that vanishes while it is read (a run training there rotates its checkpoints) is
-    passed over without a word.
+    older one is tried (an unreadable best one: the newest); with none readable,
+    CheckpointError, in one line for all of them. So is a checkpoint that does not fit
+    the model (config.json edited): no older one would fit either. A checkpoint that
+    vanishes while it is read (a run training there rotates its checkpoints) is passed
+    over without a word.
     """
     warn = warn or (lambda line: print(line, file=sys.stderr))
-    paths = (best and checkpoint_paths(run_dir, BEST_DIR)) or checkpoint_paths(run_dir)
+    paths = (checkpoint_paths(run_dir, BEST_DIR) if best else []) + checkpoint_paths(run_dir)
     if not paths:
         raise CheckpointError(f"{run_dir!r} holds no checkpoint: its run stopped before the "
                               f"first one; start it over with the same `rnnlab train` command")
-    damaged = 0
+    damaged, told = 0, []
     for path in paths:
         state = _ProgressState()
         parts = {"model": model, "progress": state}
@@ -76,16 +77,18 @@ def restore_latest(run_dir: str, model, optimizer=None, warn=None, tries: int = 
             status.assert_existing_objects_matched()
             if state.progress is None:
                 raise ValueError("it holds no run progress")
+            for line in told:  # said only now: where none is readable, one line says all
+                warn(line)
             return state.progress
         except (AssertionError, ValueError) as err:
             if isinstance(err, AssertionError) or "incompatible" in str(err):
                 raise CheckpointError(f"{run_dir}: config.json does not fit the run's "
                                       f"checkpoints ({_first_line(err)}); was it edited?") from None
-            damaged += _unreadable(path, run_dir, err, warn)
+            damaged += _unreadable(path, run_dir, err, told.append)
         # TensorFlow reports a damaged file in many ways (DataLossError, IndexError from
         # a short read, ...): each means "this one is unusable".
         except Exception as err:
-            damaged += _unreadable(path, run_dir, err, warn)
+            damaged += _unreadable(path, run_dir, err, told.append)
     if not damaged and tries > 1:  # all rotated away while we read: newer ones are there
         return restore_latest(run_dir, model, optimizer, warn, tries - 1, best)
     raise CheckpointError(f"no readable checkpoint in {run_dir!r}: all {len(paths)} are damaged")
@@ -98,8 +101,9 @@ def _first_line(err: Exception) -> str:
 def _unreadable(path: str, run_dir: str, err: Exception, warn) -> int:
     if not os.path.exists(path + ".index"):
         return 0
+    older = "the newest" if os.path.basename(os.path.dirname(path)) == "best" else "an older one"
     warn(f"rnnlab: checkpoint {os.path.relpath(path, run_dir)} is unreadable "
-         f"({_first_line(err)}); trying an older one")
+         f"({_first_line(err)}); trying {older}")
     return 1
 
 
@@ -114,6 +118,7 @@ class Checkpointer:
         self.best_folder = os.path.join(run_dir, BEST_DIR)
         for folder in (self.folder, self.best_folder):
             remove_partial_saves(folder)
+            forget_damaged_state(folder)
         self.manager = tf.train.CheckpointManager(checkpoint, self.folder, max_to_keep=KEEP)
         self.best = tf.train.CheckpointManager(_checkpoint(model, optimizer, self.state),
                                                self.best_folder, max_to_keep=1)
@@ -136,6 +141,7 @@ class Checkpointer:
         except (tf.errors.OpError, OSError) as err:
             remove_partial_saves(folder)
             raise write_error(folder, err) from None
+        keep_newest(folder, 1 if best else KEEP)
         if not best:
             self.last_save = time.monotonic()
             self.last_position = (progress.epoch, progress.window)
@@ -150,11 +156,43 @@ class Checkpointer:
         return f"the last good checkpoint ({where}) is kept in {self.run_dir}"
 
 
+def keep_newest(folder: str, keep: int) -> None:
+    """The newest `keep` checkpoints of `folder`, as found on disk, and no others (the
+    manager forgets the ones its state file did not list: one found damaged, say)."""
+    found = glob.glob(os.path.join(folder, "ckpt-*.index"))
+    numbered = sorted((int(m.group(1)), p[:-len(".index")]) for p in found
+                      if (m := re.search(r"ckpt-(\d+)\.index$", p)))
+    for _, prefix in numbered[:-keep]:
+        for path in glob.glob(glob.escape(prefix) + ".*"):
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+
+
+def forget_damaged_state(folder: str) -> None:
+    """TensorFlow's `checkpoint` state file, which lists a folder's checkpoints (rnnlab
+    finds them on disk instead), removed when it cannot be read as it reads it (bytes
+    that are not UTF-8, a cut-off line): its CheckpointManager would fail on it."""
+    path = os.path.join(folder, "checkpoint")
+    try:
+        with open(path, "rb") as f:
+            tf.train.get_checkpoint_state(folder)
+            f.read().decode("utf-8")
+    except FileNotFoundError:
+        return
+    except Exception:  # noqa: BLE001 (TensorFlow reports a damaged file in many ways)
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+
+
 def remove_partial_saves(folder: str) -> None:
     """What a save that failed or was killed left in `folder`: TensorFlow's temporary
-    folders and data files whose index was never written."""
+    folders, data files whose index was never written, and its state file's temporary
+    copies (`checkpoint.tmp...`: a second Ctrl-C mid-save)."""
     complete = {p + "." for p in glob.glob(os.path.join(folder, "ckpt-*.index"))}
     complete = {p[:-len("index.")] for p in complete}
+    for path in glob.glob(os.path.join(folder, "checkpoint.tmp*")):
+        with contextlib.suppress(OSError):
+            os.unlink(path)
     for path in glob.glob(os.path.join(folder, "ckpt-*")):
         if "_temp" in os.path.basename(path):
             shutil.rmtree(path, ignore_errors=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnnlab.run.records import History
-from rnnlab.run.runfiles import savefig_atomic
+from rnnlab.run.writes import savefig_atomic
 
 
 def draw_curves(history: History, title: str, units: str = ""):

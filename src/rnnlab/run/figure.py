@@ -5,13 +5,12 @@ Figures read what the run recorded (losses, snapshots of a window), never the mo
 """
 from __future__ import annotations
 
-import os
 
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
 from rnnlab.run.records import PANEL_ROWS, Snapshot
-from rnnlab.run.runfiles import savefig_atomic
+from rnnlab.run.writes import replacing, savefig_atomic
 
 def figure_settings(settings) -> dict:
     """What the figure of a run's windows needs to know of its settings."""
@@ -181,13 +180,7 @@ def save_gif(path: str, losses: np.ndarray, snaps: list, truncation: int, rows: 
     picks = np.unique(np.linspace(0, len(snaps) - 1, min(max_frames, len(snaps))).astype(int))
     view = new_file_figure(truncation, rows, vocab, panels)
     writer = PillowWriter(fps=fps)
-    tmp = f"{os.path.splitext(path)[0]}.{os.getpid()}.tmp.gif"
-    try:
-        with writer.saving(view.fig, tmp, dpi=60):
-            for i in picks:
-                view.update(losses[:snaps[i].num_losses], snaps[i])
-                writer.grab_frame()
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with replacing(path, ".gif") as tmp, writer.saving(view.fig, tmp, dpi=60):
+        for i in picks:
+            view.update(losses[:snaps[i].num_losses], snaps[i])
+            writer.grab_frame()

@@ -4,12 +4,13 @@ them. Each takes the run's settings (settings.Settings)."""
 from __future__ import annotations
 
 import os
+import signal
 import time
 
 import numpy as np
 
-from rnnlab.errors import TrainingDiverged
-from rnnlab.run import live, runfiles
+from rnnlab.errors import TrainingDiverged, WriteError
+from rnnlab.run import live, runfiles, writes
 from rnnlab.run.records import PANEL_ROWS, Snapshot
 from rnnlab.run.tbptt import Observer, window_accuracies
 
@@ -34,11 +35,23 @@ class DivergenceGuard(Observer):
 class Console(Observer):
     """The tutorial's console lines (`New data, epoch E`, `Step K Loss L` every
     log_every windows), an epoch summary, and on a terminal a progress bar beneath;
-    with --quiet, the epoch summaries alone."""
+    with --quiet, the epoch summaries alone.
 
-    def __init__(self, config, out):
-        self.config, self.out, self.bar = config, out, None
+    Where the lines cannot be written (a full device, a pipe whose reader went away),
+    training stops as if asked to, with a checkpoint: `request` gets the signal
+    (SIGPIPE) or the error to stop with."""
+
+    def __init__(self, config, out, request=None):
+        self.config, self.bar, self.request = config, None, request
+        self.out = _Lines(out, self)
         self.note = config.task.baseline_note(config)
+
+    def failed(self, err) -> None:
+        if self.request is None:
+            raise err
+        self.request["signum"] = signal.SIGPIPE
+        if not getattr(err, "closed", False):  # a full device: stop with its error
+            self.request.setdefault("error", err)
 
     def epoch_started(self, progress, epoch):
         if self.config.quiet:
@@ -91,6 +104,32 @@ class Console(Observer):
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+
+class _Lines:
+    """The console's stream; after a write fails, the rest go nowhere (Console.failed)."""
+
+    def __init__(self, stream, console):
+        self.stream, self.console, self.broken = stream, console, False
+
+    def write(self, text: str) -> None:
+        self._do(lambda: self.stream.write(text))
+
+    def flush(self) -> None:
+        self._do(self.stream.flush)
+
+    def _do(self, action) -> None:
+        if self.broken:
+            return
+        try:
+            action()
+        except OSError as err:  # process.OutputError is a WriteError; a plain stream's OSError
+            self.broken = True
+            self.console.failed(err if isinstance(err, WriteError) else WriteError(
+                f"cannot write the console: {err.strerror or err}"))
+        except WriteError as err:
+            self.broken = True
+            self.console.failed(err)
 
 
 class Snapshots(Observer):
@@ -268,7 +307,7 @@ class EpochsFile(Observer):
         self.path = os.path.join(run_dir, "epochs.csv")
         self.default_rate = default_rate  # what a checkpoint from before rates were kept trained at
         rows = [self.row(progress, e) for e in range(len(progress.losses))]
-        runfiles.write_atomic(self.path, self.HEADER + "".join(rows))
+        writes.write_atomic(self.path, self.HEADER + "".join(rows))
 
     def row(self, progress, e: int) -> str:
         def number(values, fmt="{:.6g}"):
@@ -281,9 +320,4 @@ class EpochsFile(Observer):
                 f"{float(rate):.6g},{progress.seconds[e]:.3f}\n")
 
     def epoch_done(self, progress, epoch):
-        row = self.row(progress, len(progress.losses) - 1)
-        try:
-            with open(self.path, "a") as f:
-                f.write(row)
-        except OSError as err:
-            raise runfiles.write_error(self.path, err) from None
+        writes.append(self.path, self.row(progress, len(progress.losses) - 1))

@@ -1,5 +1,5 @@
-"""The run folder: who may write it (one process at a time), and its files (config.json,
-metrics.csv, figures), each written so that a kill never leaves half of one."""
+"""The run folder: who may write it (one process at a time), what makes a folder a run,
+and its metrics.csv. Its files are written through run/writes.py."""
 from __future__ import annotations
 
 import contextlib
@@ -12,7 +12,8 @@ import time
 
 import numpy as np
 
-from rnnlab.errors import RunDirError, WriteError
+from rnnlab.errors import RunDirError
+from rnnlab.run.writes import append, check_output_folder, write_atomic, write_error
 
 try:
     import fcntl
@@ -23,58 +24,6 @@ METRICS_HEADER = "epoch,window,loss,accuracy\n"
 LOCK_FILE = ".lock"
 RUN_FILES = ("config.json", "metrics.csv", "epochs.csv", "figure.png", "curves.png",
              "checkpoints", "tensorboard", "diagnose.csv", "diagnose.png", "inspect.html")
-
-
-def write_error(path: str, err: Exception) -> WriteError:
-    """WriteError naming `path` and the system's reason (TensorFlow's errors end with it,
-    after the temporary file they were writing)."""
-    reason = getattr(err, "strerror", None) or getattr(err, "message", None) or str(err)
-    reason = reason.strip().splitlines()[-1].rsplit("; ", 1)[-1][:200] if reason.strip() else ""
-    return WriteError(f"cannot write {path}: {reason or type(err).__name__}")
-
-
-def write_atomic(path: str, text: str) -> None:
-    """Write to a temporary file beside `path`, then rename: a kill never leaves half a file."""
-    tmp = os.path.join(os.path.dirname(os.path.abspath(path)),
-                       f".{os.path.basename(path)}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except OSError as err:
-        raise write_error(path, err) from None
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-
-
-def savefig_atomic(fig, path: str, **options) -> None:
-    """fig.savefig into a temporary file beside `path`, then renamed: a kill never
-    leaves half a picture."""
-    root, ext = os.path.splitext(path)
-    tmp = f"{root}.{os.getpid()}.tmp{ext}"
-    try:
-        fig.savefig(tmp, **options)
-        os.replace(tmp, path)
-    except OSError as err:
-        raise write_error(path, err) from None
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-
-
-def check_output_folder(folder: str, what: str) -> None:
-    """Make `folder` (and its parents) if needed and check that a file can be written
-    there, before any work whose result would go there: RunDirError names the path."""
-    try:
-        os.makedirs(folder, exist_ok=True)
-        probe = os.path.join(folder, f".rnnlab-probe.{os.getpid()}")
-        with open(probe, "w"):
-            pass
-        os.unlink(probe)
-    except OSError as err:
-        raise RunDirError(f"{what} {folder!r} cannot be written: "
-                          f"{err.strerror or err}") from None
 
 
 def format_epoch_rows(epoch: int, losses: np.ndarray, accuracies: np.ndarray) -> str:
@@ -99,11 +48,7 @@ class MetricsFile:
         self.append(format_epoch_rows(epoch, losses, accuracies))
 
     def append(self, rows: str) -> None:
-        try:
-            with open(self.path, "a") as f:
-                f.write(rows)
-        except OSError as err:
-            raise write_error(self.path, err) from None
+        append(self.path, rows)
 
 
 # One process writes a run folder at a time: it holds an exclusive lock on RUN/.lock,

@@ -232,7 +232,8 @@ def train_epochs(config, run_windows, draw_epoch, progress: Progress, observers:
                 if stop < n and request and request["signum"] is not None:
                     for o in observers:
                         o.interrupted(progress, epoch)
-                    raise TrainingInterrupted(request["signum"], config.out, epoch.number, stop)
+                    raise request.get("error") or TrainingInterrupted(
+                        request["signum"], config.out, epoch.number, stop)
         progress.finish_epoch(window_accuracies(progress.epoch_hits, epoch.scored),
                               time.perf_counter() - started, epoch.rng_state, rate)
         for o in observers:
@@ -240,7 +241,8 @@ def train_epochs(config, run_windows, draw_epoch, progress: Progress, observers:
         if config.patience and progress.stale >= config.patience:
             return  # --patience: the loss stopped improving (observers.stops_early)
         if request and request["signum"] is not None and progress.epoch < config.epochs:
-            raise TrainingInterrupted(request["signum"], config.out, progress.epoch, 0)
+            raise request.get("error") or TrainingInterrupted(
+                request["signum"], config.out, progress.epoch, 0)
 
 
 def record_chunk(progress: Progress, epoch: Epoch, start: int, stop: int, losses, hits,

@@ -17,7 +17,7 @@ from rnnlab.run import figure, live as live_figures
 from rnnlab.nn.model import init_params, model_for
 from rnnlab.nn.optim import make_optimizer
 from rnnlab.nn.population import PopulationRNN
-from rnnlab.run import observers, runfiles
+from rnnlab.run import observers, runfiles, writes
 from rnnlab.run.board import TensorBoardLog
 from rnnlab.run.checkpoint import Checkpointer, restore_latest
 from rnnlab.run.records import History, Progress
@@ -63,7 +63,7 @@ def train(config: TrainConfig | Settings = TrainConfig(), *, force: bool = False
     settings = config if isinstance(config, Settings) else run_settings.resolve(config)
     with runfiles.exclusive(settings.out, create=True):
         run_dir = runfiles.create_run_dir(settings.out, force=force)
-        runfiles.write_atomic(os.path.join(run_dir, "config.json"), settings.to_json())
+        writes.write_atomic(os.path.join(run_dir, "config.json"), settings.to_json())
         rng = np.random.RandomState(settings.seed)
         model, optimizer = new_model(settings, rng)
         progress = start_progress(settings, model, rng.get_state())
@@ -139,7 +139,7 @@ def _run(settings: Settings, run_dir, model, optimizer, rng, progress: Progress,
     progress.settings = settings.to_json()  # every checkpoint knows what it was trained with
     if config_changed:  # the checkpoint first: from then on it and config.json agree
         checkpointer.save(progress)
-        runfiles.write_atomic(os.path.join(run_dir, "config.json"), settings.to_json())
+        writes.write_atomic(os.path.join(run_dir, "config.json"), settings.to_json())
     plot = live_figures.resolve_plot(settings.plot)
     live = (live_figures.open_live_figure(**figure.figure_settings(settings))
             if plot == "live" else None)
@@ -154,7 +154,7 @@ def _run(settings: Settings, run_dir, model, optimizer, rng, progress: Progress,
                     observers.Board(board),
                     observers.Improvement(settings, checkpointer),
                     observers.Checkpoints(settings, checkpointer, request),
-                    observers.Console(settings, stdout or sys.stdout)]
+                    observers.Console(settings, stdout or sys.stdout, request)]
         try:
             train_epochs(settings, run_windows, draw_epoch, progress, watchers, request)
         except WriteError as err:
