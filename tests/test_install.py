@@ -55,6 +55,46 @@ def test_pip_install_adds_no_second_tensorflow(tmp_path):
     assert [n for n in names if is_tensorflow(n)] == []
 
 
+def test_the_readmes_wheel_installs_and_runs_outside_the_checkout(tmp_path):
+    """The README's way to install rnnlab elsewhere: a wheel built from the checkout
+    (`pip wheel --no-deps -w dist .`), installed into a fresh environment, whose
+    `rnnlab` then trains from a folder that is not the checkout. The environment sees
+    this one's packages (TensorFlow among them) through a .pth file, so nothing is
+    downloaded; its [cpu] and [gpu] extras name the TensorFlow builds they install."""
+    project = tmp_path / "checkout"
+    shutil.copytree(ROOT / "src", project / "src",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, project / name)
+    pip(sys.executable, "wheel", "--quiet", "--no-deps", "-w", str(tmp_path / "dist"),
+        str(project))
+    (wheel,) = (tmp_path / "dist").glob("rnnlab-*.whl")
+    env = tmp_path / "env"
+    venv.create(env, with_pip=True)
+    python = env / "bin" / "python"
+    site = subprocess.run([str(python), "-c", "import site; print(site.getsitepackages()[0])"],
+                          capture_output=True, text=True).stdout.strip()
+    ours = [p for p in sys.path if p.endswith("site-packages")]
+    Path(site, "outer.pth").write_text("\n".join(ours) + "\n")
+    pip(python, "install", "--quiet", "--no-deps", str(wheel))
+    requires = subprocess.run([str(python), "-c", "from importlib.metadata import requires; "
+                               "print('\\n'.join(requires('rnnlab')))"],
+                              capture_output=True, text=True).stdout.splitlines()
+    assert any(r.startswith("tensorflow-cpu") and 'extra == "cpu"' in r for r in requires)
+    assert any(r.startswith("tensorflow[and-cuda]") and 'extra == "gpu"' in r for r in requires)
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    done = subprocess.run([str(env / "bin" / "rnnlab"), "train", "--epochs", "1",
+                           "--series-length", "5000", "--plot", "none", "--out", "run"],
+                          capture_output=True, text=True, cwd=work, timeout=300,
+                          env={**os.environ, "MPLBACKEND": "Agg"})
+    assert done.returncode == 0, done.stderr
+    assert (work / "run" / "metrics.csv").exists()
+    location = subprocess.run([str(python), "-c", "import rnnlab; print(rnnlab.__file__)"],
+                              capture_output=True, text=True).stdout
+    assert str(env) in location  # the wheel's rnnlab, not the checkout's
+
+
 def test_without_tensorflow_the_cli_names_the_pip_command(tmp_path):
     """One line naming the install command, exit code 2, no traceback. A None entry in
     sys.modules makes `tensorflow` unimportable, as in an environment without it."""
@@ -64,8 +104,9 @@ def test_without_tensorflow_the_cli_names_the_pip_command(tmp_path):
                           env={**os.environ, "MPLBACKEND": "Agg"}, timeout=120)
     assert done.returncode == 2, done.stderr
     assert done.stderr.splitlines() == [
-        "rnnlab: error: rnnlab needs TensorFlow, which is not installed: "
-        "pip install 'rnnlab[cpu]' (or 'rnnlab[gpu]' for NVIDIA GPUs on Linux)"]
+        "rnnlab: error: rnnlab needs TensorFlow, which is not installed: pip install "
+        "tensorflow-cpu (NVIDIA GPUs on Linux: pip install 'tensorflow[and-cuda]'; macOS: "
+        "pip install tensorflow)"]
     assert not (tmp_path / "run").exists()
 
 

@@ -2,6 +2,7 @@
 killed worker's points taken again, finished points never redone."""
 import csv
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -160,15 +161,41 @@ def test_report_of_a_one_axis_sweep_lands_beside_it(tmp_path):
     rows = ["echo_step,seed,loss,accuracy,epochs_to_solve"]
     for lag, accuracy in ((1, 1.0), (2, 0.995), (3, 0.6)):
         rows += [f"{lag},{seed},0.1,{accuracy},1" for seed in (0, 1)]
-    (folder / "results.csv").write_text("\n".join(rows) + "\n")
-    for picture in ("accuracy.png", "epochs_to_solve.png"):
-        (folder / picture).write_bytes(b"png")
+    (folder / "results.csv").write_text("\n".join(rows) + "\n")  # its heatmaps deleted
     done = subprocess.run(RNNLAB + ["report", str(folder)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     page = (folder / "report.md").read_text()
+    assert page.startswith("# Sweeps: echo_step (task echo)\n")
+    assert "6 networks: 3 grid points x 2 seeds, 2 epochs each." in page
     assert "Values of echo_step learnt (mean accuracy over seeds >= 0.99): 1-2." in page
     assert "per :" not in page and "|  |" not in page
-    assert (folder / "report-lags-accuracy.png").read_bytes() == b"png"
+    for picture in ("accuracy", "epochs_to_solve"):  # drawn afresh from results.csv
+        assert (folder / f"report-lags-{picture}.png").read_bytes()[:4] == b"\x89PNG"
+
+
+DAMAGE = [  # what was done to a finished sweep's files, and what the one line names
+    ("sweep.json", lambda text: text[:len(text) // 2], "sweep.json cannot be read ("),
+    ("results.csv", lambda text: "\x00garbage;;;\n" * 3, "results.csv cannot be read (it has no"),
+    ("results.csv", lambda text: text.replace("accuracy,", "acc,", 1),
+     "results.csv cannot be read (it has no accuracy column)"),
+    ("results.csv", lambda text: text.replace("\n1,", "\n9,", 1),
+     "results.csv cannot be read (line 2: echo_step '9' is not one of the sweep's)"),
+]
+
+
+@pytest.mark.parametrize("name, damage, message", DAMAGE,
+                         ids=["json cut short", "garbage", "no column", "a hand-edited value"])
+def test_report_of_a_damaged_sweep_is_one_line(name, damage, message, tmp_path):
+    folder = tmp_path / "sweep"
+    shutil.copytree(os.path.join(os.path.dirname(__file__), "data", "before-reshape", "sweep"),
+                    folder)
+    path = folder / name
+    path.write_text(damage(path.read_text()))
+    done = subprocess.run(RNNLAB + ["report", str(folder)], capture_output=True, text=True)
+    assert done.returncode == 2, done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert message in line and str(path) in line
+    assert not (folder / "report.md").exists()
 
 
 CLAIMER = """

@@ -1,4 +1,5 @@
 """The text task: character-level language modelling on a UTF-8 file, and sampling."""
+import json
 import os
 import subprocess
 import sys
@@ -99,3 +100,51 @@ def test_bad_flags_on_a_text_run(text_run, args, message):
     done = subprocess.run([sys.executable, "-m", "rnnlab.cli"] + args, capture_output=True,
                           text=True)
     assert done.returncode == 2 and message in done.stderr
+
+
+def test_an_exported_text_model_writes_text_in_plain_tensorflow(text_run, tmp_path):
+    """No rnnlab in the serving process: the SavedModel carries its vocabulary and takes
+    and gives characters; the same seed writes the same text."""
+    target = tmp_path / "model"
+    done = subprocess.run([sys.executable, "-m", "rnnlab", "export", text_run.out_dir,
+                           str(target)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    serve = f"""
+import json, sys
+import tensorflow as tf
+model = tf.saved_model.load({str(target)!r})
+write = model.signatures["serving_default"]
+texts = [write(prime=tf.constant("Alice "), length=tf.constant(60),
+               temperature=tf.constant(0.6), seed=tf.constant(s, tf.int64))["text"].numpy().decode()
+         for s in (1, 1, 2)]
+symbols = model.signatures["symbols"](symbols=tf.constant(["A", "l", "\u263a"]),
+                                      state=tf.zeros([3, 48]))
+step = model.signatures["step"](x=tf.constant([[0.0], [1.0], [2.0]]), state=tf.zeros([3, 48]))
+vocabulary = open({str(target / "assets" / "vocabulary.txt")!r}, encoding="utf-8").read()
+assert "rnnlab" not in sys.modules
+print(json.dumps({{"texts": texts, "likeliest": [s.decode() for s in symbols["likeliest"].numpy()],
+                  "probabilities": symbols["probabilities"].numpy().tolist(),
+                  "by_id": step["probabilities"].numpy().tolist(), "vocabulary": vocabulary}}))
+"""
+    done = subprocess.run([sys.executable, "-c", serve], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    vocab = text_run.config.vocab
+    first, again, other = out["texts"]
+    assert first == again != other and first.startswith("Alice ") and len(first) == 66
+    assert set(first) <= set(vocab)
+    assert set(out["likeliest"]) <= set(vocab)
+    assert out["vocabulary"].splitlines() == [c.encode("unicode_escape").decode() for c in vocab]
+    ids = [vocab.index(c) for c in "Al"]  # the same inputs by id and by symbol
+    by_id = step_by_id(text_run, tmp_path, ids)
+    np.testing.assert_allclose(out["probabilities"][:2], by_id, rtol=1e-5)
+    assert sum(out["probabilities"][2]) == pytest.approx(1.0, rel=1e-5)  # unknown: zero input
+
+
+def step_by_id(text_run, tmp_path, ids):
+    from rnnlab.run.checkpoint import load_trained
+    from rnnlab._tf import tf
+
+    _, model = load_trained(text_run.out_dir)
+    logits, _ = model.step(tf.constant(ids, tf.float32), model.zero_state(len(ids)))
+    return tf.nn.softmax(logits).numpy()

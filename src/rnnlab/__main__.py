@@ -16,14 +16,18 @@ def _terminated(signum, frame):
 
 
 def entry() -> int:
+    """The command line; once a command is done, the process ends at once (process.finish):
+    TensorFlow's teardown takes a second, in which a signal would find Python's default
+    handlers back."""
     signal.signal(signal.SIGTERM, _terminated)
     try:
+        from rnnlab import process
         from rnnlab.cli import main
     except KeyboardInterrupt as stop:
         terminated = isinstance(stop, _Terminated)
         print("rnnlab: terminated" if terminated else "rnnlab: interrupted", file=sys.stderr)
         return 128 + (signal.SIGTERM if terminated else signal.SIGINT)
-    return main()
+    process.finish(main())
 
 
 if __name__ == "__main__":

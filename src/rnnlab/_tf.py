@@ -10,6 +10,11 @@ from rnnlab.quiet import CACHE_LOAD_NOISE, stderr_filtered
 require_tensorflow()  # the CLI prints its line; Python code sees a ModuleNotFoundError
 
 VERBOSE = bool(os.environ.get("RNNLAB_VERBOSE"))  # `rnnlab --verbose` keeps TF's log lines
+# XLA flags of the user's own (not those rnnlab sets below): XLA reads them when it first
+# compiles, and ends the process on one it does not know, after saying so in one line,
+# which must not be filtered away with the noise of that first compile.
+USER_XLA_FLAGS = bool(os.environ.get("XLA_FLAGS", "").replace(
+    "--xla_cpu_multi_thread_eigen=false", "").strip())
 
 # TensorFlow's C++ start-up lines (CPU features, oneDNN, XLA service) are noise to a user.
 if not VERBOSE:
@@ -63,11 +68,19 @@ class Compiled:
         if self.called:
             return self.function(*args)
         try:
-            with stderr_filtered(CACHE_LOAD_NOISE, enabled=not VERBOSE):
+            # --verbose keeps the log lines, but not the cache's harmless "errors".
+            with stderr_filtered(CACHE_LOAD_NOISE, enabled=not USER_XLA_FLAGS, logs=VERBOSE):
                 result = self.function(*args)
-        except tf.errors.OpError:
+        except tf.errors.OpError as err:
             if not CACHE_DIR:
                 raise
+            if CACHE_DIR in str(err) and ".tmp" in str(err):  # writing a program failed
+                from rnnlab.errors import WriteError
+
+                reason = str(err).split("; ")[-1].split(" [")[0][:120]
+                raise WriteError(f"cannot write rnnlab's cache of compiled programs, "
+                                 f"{CACHE_DIR}: {reason}; free space there, or set "
+                                 f"RNNLAB_XLA_CACHE=off") from None
             print(f"rnnlab: a compiled program in {CACHE_DIR} could not be loaded; "
                   f"compiling afresh", file=sys.stderr)
             compile_cache.clear(CACHE_DIR)

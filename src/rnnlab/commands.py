@@ -8,7 +8,8 @@ import os
 import sys
 
 from rnnlab import settings
-from rnnlab.config import SHOWN_AND_SAVED, TrainConfig, check_writable_parent, cli_fields
+from rnnlab.config import (SHOWN_AND_SAVED, TrainConfig, check_utf8_path, check_writable_parent,
+                           cli_fields, count)
 from rnnlab.data.tasks import TASKS
 from rnnlab.errors import UsageError, require_tensorflow
 from rnnlab.run import runfiles, writes
@@ -193,15 +194,20 @@ def cmd_sample(args) -> int:
 
 def cmd_export(args) -> int:
     config = settings.stored(args.run_dir)
+    check_utf8_path(args.export_dir, "export folder")
     if os.path.exists(args.export_dir) and (not os.path.isdir(args.export_dir)
                                             or os.listdir(args.export_dir)):
         raise UsageError(f"export folder {args.export_dir!r} already exists and is not empty")
     writes.check_output_folder(os.path.dirname(os.path.abspath(args.export_dir)),
-                               "export folder's parent")
+                               "export folder", named=args.export_dir)
     from rnnlab.look.export import export
 
     export(args.run_dir, args.export_dir, args.newest)
-    if config.task.regression:
+    if config.task.writes_text:
+        print(f"SavedModel written to {args.export_dir}: generate(prime, length, temperature, "
+              f"seed) -> text (its serving_default), symbols(symbols, state) and step(x, state); "
+              f"its vocabulary in {os.path.join(args.export_dir, 'assets', 'vocabulary.txt')}")
+    elif config.task.regression:
         print(f"SavedModel written to {args.export_dir}: step(x [batch, 2], state) -> "
               f"(prediction, state)")
     else:
@@ -226,6 +232,7 @@ def cmd_sweep(args) -> int:
     if not 1 <= args.heartbeat <= MAX_HEARTBEAT:
         raise UsageError(f"--heartbeat must be a number of seconds from 1 to {MAX_HEARTBEAT}, "
                          f"got {args.heartbeat}")
+    check_utf8_path(out, "--out")
     if os.path.exists(out) and not os.path.isdir(out):
         raise UsageError(f"--out {out!r} is a file, not a folder")
     check_writable_parent(os.path.join(out, "results.csv"), "--out")
@@ -234,7 +241,8 @@ def cmd_sweep(args) -> int:
     plan = make_plan(base, args.grid or [], args.seeds, first_seed)
     result = run_worker(plan, out, args.storage, args.study, args.heartbeat,
                         log=lambda line: print(line, flush=True))
-    print(f"This worker trained {result['trained']} of {result['units']} populations; "
+    print(f"This worker trained {result['trained']} of "
+          f"{count(result['units'], 'population')}; "
           f"results.csv ({result['rows']} rows), accuracy.png, epochs_to_solve.png in {out}")
     return 0
 

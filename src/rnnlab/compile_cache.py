@@ -9,6 +9,8 @@ import platform
 import sys
 
 LIMIT = 256 * 2**20  # bytes of compiled programs kept; the oldest go first
+ROOM = 64 * 2**20    # free bytes a cache needs where it is, or it is not used: a program
+                     # XLA cannot write there would fail the run
 
 
 def _tensorflow_version() -> str:
@@ -36,7 +38,8 @@ def _cpu() -> str:
 def cache_dir() -> str | None:
     """Where XLA keeps compiled programs across runs: a folder per TensorFlow version,
     CPU and XLA flags, under RNNLAB_XLA_CACHE (default ~/.cache/rnnlab/xla). None, so
-    every run compiles, when RNNLAB_XLA_CACHE=off or the folder cannot be written."""
+    every run compiles, when RNNLAB_XLA_CACHE=off, or the folder cannot be written or
+    has less than ROOM free."""
     setting = os.environ.get("RNNLAB_XLA_CACHE", "")
     if setting.lower() in ("0", "off", "no", "false"):
         return None
@@ -48,6 +51,9 @@ def cache_dir() -> str | None:
     try:
         os.makedirs(folder, exist_ok=True)
         prune(base, LIMIT)
+        free = os.statvfs(folder)
+        if free.f_bavail * free.f_frsize < ROOM:
+            return None
     except OSError:
         return None
     return folder if os.access(folder, os.R_OK | os.W_OK | os.X_OK) else None

@@ -198,6 +198,8 @@ class TrainConfig:
             raise ConfigError(f"--seed must be in [0, 2**32), got {self.seed}")
         if self.out is not None and not self.out.strip():
             raise ConfigError("--out must name a folder, got an empty string")
+        for name in ("out", "gif", "data"):
+            check_utf8_path(getattr(self, name), "--" + name)
         if self.gif is not None and not self.gif.lower().endswith(".gif"):
             raise ConfigError(f"--gif must name a .gif file, got {self.gif!r}")
         return self
@@ -268,6 +270,11 @@ def setting_type(f: dataclasses.Field) -> type:
     return args[0] if args else kind
 
 
+def count(n: int, noun: str) -> str:
+    """'1 seed', '3 seeds', '1,000 points': a number and its noun, as a line says it."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
 def flag(name: str) -> str:
     return name.replace("_", "-")
 
@@ -292,6 +299,20 @@ def shape_key(config: TrainConfig) -> tuple:
     """Configs with equal keys can train in one population."""
     return tuple(sorted((k, v) for k, v in config.__dict__.items()
                         if k not in MEMBER_SETTINGS + ("out", "plot", "gif")))
+
+
+def check_utf8_path(path: str | None, what: str) -> None:
+    """ConfigError for a path whose name holds bytes that are not UTF-8 (the command
+    line hands them over as they are): TensorFlow writes and reads files only under
+    names it can encode so."""
+    if path is None:
+        return
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(path).decode("utf-8", "backslashreplace")  # its bytes as \\xff escapes
+        raise ConfigError(f"{what} '{shown}' holds bytes that are not UTF-8; TensorFlow's "
+                          f"files need names in UTF-8: rename it") from None
 
 
 def check_writable_parent(path: str, what: str) -> None:

@@ -42,8 +42,9 @@ def require_tensorflow() -> None:
     one, say how to get one (exit code 2), before anything is written."""
     if importlib.util.find_spec("tensorflow") is None:
         raise ModuleNotFoundError(
-            "rnnlab needs TensorFlow, which is not installed: pip install 'rnnlab[cpu]' "
-            "(or 'rnnlab[gpu]' for NVIDIA GPUs on Linux)", name="tensorflow")
+            "rnnlab needs TensorFlow, which is not installed: pip install tensorflow-cpu "
+            "(NVIDIA GPUs on Linux: pip install 'tensorflow[and-cuda]'; macOS: pip install "
+            "tensorflow)", name="tensorflow")
 
 
 class ConfigError(ValueError):

@@ -19,15 +19,16 @@ CACHE_LOAD_NOISE = ("Error parsing text-format tensorflow.XlaSerializedCacheEntr
                     "Target machine feature +prefer-no-")
 
 
-def startup_lines_to_keep(text: str, harmless: tuple = ()) -> str:
-    """What TensorFlow wrote to stderr, less its info and warning log lines, absl's
-    preamble and error lines saying one of `harmless`. Other errors, fatal lines and
-    anything that is not a C++ log line (a Python warning, -X importtime's lines) stay."""
+def startup_lines_to_keep(text: str, harmless: tuple = (), logs: bool = False) -> str:
+    """What TensorFlow wrote to stderr, less its info and warning log lines (unless
+    `logs`: --verbose keeps them), absl's preamble and error lines saying one of
+    `harmless`. Other errors, fatal lines and anything that is not a C++ log line (a
+    Python warning, -X importtime's lines) stay."""
     kept, dropped_last = [], False
     for line in text.splitlines(keepends=True):
         match = _LOG_LINE.match(line)
         if match:
-            dropped_last = ((match.group(1) or match.group(2)) in "IW"
+            dropped_last = (((match.group(1) or match.group(2)) in "IW" and not logs)
                             or any(words in line for words in harmless))
         else:
             dropped_last = (line.startswith(_ABSL_PREAMBLE)
@@ -38,7 +39,7 @@ def startup_lines_to_keep(text: str, harmless: tuple = ()) -> str:
 
 
 @contextlib.contextmanager
-def stderr_filtered(harmless: tuple = (), enabled: bool = True):
+def stderr_filtered(harmless: tuple = (), enabled: bool = True, logs: bool = False):
     """Point file descriptor 2 at a temporary file for the block, then pass on what was
     written there but TensorFlow's noise. TF_CPP_MIN_LOG_LEVEL cannot silence all of
     it: its libraries log as they load, before absl's logging is set up (and on some
@@ -63,7 +64,7 @@ def stderr_filtered(harmless: tuple = (), enabled: bool = True):
             os.close(saved)
             capture.seek(0)
             rest = startup_lines_to_keep(capture.read().decode("utf-8", errors="replace"),
-                                         harmless)
+                                         harmless, logs)
             if rest:
                 sys.stderr.write(rest)
                 sys.stderr.flush()

@@ -14,7 +14,8 @@ import json
 import os
 from dataclasses import dataclass
 
-from rnnlab.config import HELD_OUT, MEMBER_SETTINGS, SHOWN_AND_SAVED, TrainConfig, flag, shape_key
+from rnnlab.config import (HELD_OUT, MEMBER_SETTINGS, SHOWN_AND_SAVED, TrainConfig,
+                           check_utf8_path, flag, shape_key)
 from rnnlab.data.corpus import check_unchanged, read_data
 from rnnlab.data.tasks import TASKS, Task
 from rnnlab.errors import CheckpointError, ConfigError, RunDirError
@@ -79,6 +80,7 @@ def stored(run_dir: str) -> Settings:
     """The settings of an existing run, from its config.json (the one place that reads
     it), every setting checked as strictly as the command line's; RunDirError says what
     is missing or wrong in config.json."""
+    check_utf8_path(run_dir, "run folder")
     path = os.path.join(run_dir, "config.json")
     if not os.path.isdir(run_dir):
         raise RunDirError(f"run folder {run_dir!r} does not exist")

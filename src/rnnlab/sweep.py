@@ -20,7 +20,7 @@ import shutil
 import time
 from dataclasses import dataclass
 
-from rnnlab.config import NOT_SWEPT, TrainConfig, cli_fields, setting_type, shape_key
+from rnnlab.config import NOT_SWEPT, TrainConfig, cli_fields, count, setting_type, shape_key
 from rnnlab.errors import ConfigError, UsageError
 from rnnlab.run.writes import write_atomic
 from rnnlab.settings import Settings, check_member, resolve
@@ -163,8 +163,9 @@ def run_worker(plan: Plan, out: str, storage_url: str | None = None,
             shutil.rmtree(out, ignore_errors=True)
         raise
     units = plan.units()
-    log(f"Sweep: {len(plan.points())} points x {len(plan.seeds)} seeds = "
-        f"{sum(len(u) for u in units)} networks in {len(units)} populations")
+    log(f"Sweep: {count(len(plan.points()), 'point')} x {count(len(plan.seeds), 'seed')} = "
+        f"{count(sum(len(u) for u in units), 'network')} in "
+        f"{count(len(units), 'population')}")
     trained = 0
     while True:
         complete = {unit_of(t) for t in study.get_trials(deepcopy=False,
@@ -195,8 +196,9 @@ def run_worker(plan: Plan, out: str, storage_url: str | None = None,
                 f"trained it (its heartbeat came too late); that worker's result will stand")
             continue
         trained += 1
-        log(f"unit {unit + 1}/{len(units)}: {len(members)} networks trained together in "
-            f"{time.perf_counter() - started:.1f} s ({len(complete) + 1} units finished)")
+        log(f"unit {unit + 1}/{len(units)}: {count(len(members), 'network')} trained "
+            f"together in {time.perf_counter() - started:.1f} s "
+            f"({count(len(complete) + 1, 'unit')} finished)")
     rows = collect_rows(study, len(units))
     write_results(plan, rows, out)
     return {"trained": trained, "units": len(units), "rows": len(rows), "storage": storage_url}

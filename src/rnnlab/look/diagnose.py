@@ -17,6 +17,7 @@ import os
 import numpy as np
 
 from rnnlab._tf import tf
+from rnnlab.config import count
 from rnnlab.nn.along import along
 from rnnlab.run.checkpoint import load_trained
 from rnnlab.run.writes import savefig_atomic, write_atomic
@@ -144,6 +145,6 @@ def _draw(path, reach, memory, config, score) -> None:
     right.set_ylabel("R^2" if score == "probe_r2" else "accuracy")
     right.set_title("memory: the input d steps back, read from the state by a linear probe",
                     fontsize=9)
-    fig.suptitle(f"{config.cell.name} x{config.layers}, {config.state_size} units, task "
+    fig.suptitle(f"{config.cell.name} x{config.layers}, {count(config.state_size, 'unit')}, task "
                  f"{config.task.name}, truncation {T}", fontsize=10)
     savefig_atomic(fig, path, dpi=100)

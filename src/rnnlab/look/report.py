@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from rnnlab.config import TrainConfig
+from rnnlab.config import TrainConfig, count
 from rnnlab.look.heatmap import grid_values, mean_or_nan, padded_axes, save_heatmaps
 from rnnlab.run.writes import write_atomic
 
@@ -76,8 +76,9 @@ def write_report(sweeps: list, out: str, solved: float) -> str:
         name = os.path.basename(os.path.normpath(folder))
         (n0, _), (n1, _), (n2, v2) = padded_axes(plan)
         lines += [f"## {name}", "", "```", command_of(plan, folder), "```", "",
-                  f"{len(rows)} networks: {len(plan.points())} grid points x "
-                  f"{len(plan.seeds)} seeds, {plan.base.get('epochs')} epochs each.", ""]
+                  f"{count(len(rows), 'network')}: {count(len(plan.points()), 'grid point')}"
+                  f" x {count(len(plan.seeds), 'seed')}, "
+                  f"{count(plan.base.get('epochs', 10), 'epoch')} each.", ""]
         if (n0, n1) == ("echo_step", "truncation"):
             lines += ["How to read it: an echo of k steps can be learnt only when the "
                       "truncation exceeds k, so that the input and the target that repeats "

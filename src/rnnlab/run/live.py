@@ -9,10 +9,11 @@ import signal
 import sys
 import threading
 import time
+import warnings
 
 import numpy as np
 
-from rnnlab.run.figure import TutorialFigure, new_file_figure
+from rnnlab.run.figure import TutorialFigure, missing_glyphs_unsaid, new_file_figure
 from rnnlab.run.records import Snapshot
 
 
@@ -85,9 +86,10 @@ class LiveFigure:
         now = time.perf_counter()
         if not self.pace.due(now, force):
             return
-        self.view.update(losses, snap)
-        self.view.fig.canvas.draw_idle()
-        self.view.fig.canvas.flush_events()
+        with missing_glyphs_unsaid():
+            self.view.update(losses, snap)
+            self.view.fig.canvas.draw_idle()
+            self.view.fig.canvas.flush_events()
         self.pace.spent(now)
 
     def keep_open(self) -> None:
@@ -136,7 +138,8 @@ class NotebookFigure:
         if not self.pace.due(now, force):
             return
         self.view.update(losses, snap)
-        image = Image(data=self.png(), format="png")
+        with missing_glyphs_unsaid():
+            image = Image(data=self.png(), format="png")
         if self.handle is None:  # the first image makes the cell's output; later ones replace it
             self.handle = display(image, display_id=True)
         else:
@@ -155,21 +158,26 @@ class NotebookFigure:
 def open_live_figure(truncation: int, rows: int, vocab: str | None = None, panels: str = "bits"):
     """The live figure for where we run: a NotebookFigure in a Jupyter kernel, else a
     LiveFigure, or None when matplotlib has no interactive backend here."""
-    import matplotlib
-
     if in_ipython_kernel():
         return NotebookFigure(truncation, rows, vocab, panels)
     try:
-        live = LiveFigure(truncation, rows, vocab, panels)
+        import matplotlib.pyplot as plt  # finds the backend: on a display it cannot open,
+                                         # matplotlib falls back to Agg
+        if plt.get_backend().lower() in ("agg", "pdf", "svg", "ps", "cairo", "template"):
+            print("rnnlab: matplotlib has no interactive backend here; writing figure.png "
+                  "instead", file=sys.stderr)
+            return None
+        with warnings.catch_warnings():  # a toolkit's complaints: this line says it
+            warnings.simplefilter("ignore")
+            return LiveFigure(truncation, rows, vocab, panels)
     except Exception as err:  # a GUI toolkit that fails to start is reported, not fatal
-        print(f"rnnlab: no live figure ({err.__class__.__name__}: {err}); writing figure.png instead",
-              file=sys.stderr)
+        print(f"rnnlab: no live figure ({err.__class__.__name__}: {_first_line(err)}); "
+              f"writing figure.png instead", file=sys.stderr)
         return None
-    if matplotlib.get_backend().lower() in ("agg", "pdf", "svg", "ps", "cairo", "template"):
-        print("rnnlab: matplotlib has no interactive backend here; writing figure.png instead",
-              file=sys.stderr)
-        return None
-    return live
+
+
+def _first_line(err: Exception) -> str:
+    return (str(err).strip().splitlines() or [""])[0][:160]
 
 
 def progress_bar(desc: str, total: int, initial: int):

@@ -94,7 +94,7 @@ def exclusive(run_dir: str, create: bool = False):
     command = " ".join(["rnnlab"] + sys.argv[1:]) if sys.argv and sys.argv[0] else "python"
     os.ftruncate(fd, 0)
     os.pwrite(fd, f"{command[:300]} (pid {os.getpid()} on {socket.gethostname()}, since "
-                  f"{time.strftime('%Y-%m-%d %H:%M:%S')})\n".encode(), 0)
+                  f"{time.strftime('%Y-%m-%d %H:%M:%S')})\n".encode("utf-8", "backslashreplace"), 0)
     _HELD[key] = [fd, 1]
     try:
         yield

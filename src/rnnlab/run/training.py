@@ -10,7 +10,7 @@ import numpy as np
 
 from rnnlab import settings as run_settings
 from rnnlab._tf import Compiled
-from rnnlab.config import TrainConfig
+from rnnlab.config import TrainConfig, count
 from rnnlab.data.corpus import load_corpus
 from rnnlab.errors import ConfigError, WriteError
 from rnnlab.run import figure, live as live_figures
@@ -201,7 +201,7 @@ def run_title(settings: Settings) -> str:
     layers = f"{settings.layers} x " if settings.layers > 1 else ""
     lag = f" {settings.echo_step}" if settings.task.lag else ""
     data = f" ({os.path.basename(settings.data)})" if settings.data else ""
-    return (f"{settings.cell.name}, {layers}{settings.state_size} units, task "
+    return (f"{settings.cell.name}, {layers}{count(settings.state_size, 'unit')}, task "
             f"{settings.task.name}{lag}{data}, truncation {settings.truncation}, "
             f"{settings.optimizer} {settings.rate:g}")
 

@@ -38,7 +38,10 @@ def write_error(path: str, err: Exception) -> WriteError:
 
 def shown(path: str) -> str:
     """A path as a line can show it, whatever bytes its name holds."""
-    return path.encode("utf-8", "backslashreplace").decode("utf-8")
+    try:
+        return os.fsencode(path).decode("utf-8", "backslashreplace")
+    except (UnicodeError, TypeError):
+        return repr(path)
 
 
 def kind_of(path: str) -> str | None:
@@ -132,9 +135,10 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def check_output_folder(folder: str, what: str) -> None:
+def check_output_folder(folder: str, what: str, named: str | None = None) -> None:
     """Make `folder` (and its parents) if needed and check that a file can be written
-    there, before any work whose result would go there: RunDirError names the path."""
+    there, before any work whose result would go there: RunDirError names the path
+    (or `named`, what is to be written there)."""
     try:
         os.makedirs(folder, exist_ok=True)
         probe = os.path.join(folder, f".rnnlab-probe.{os.getpid()}")
@@ -142,5 +146,5 @@ def check_output_folder(folder: str, what: str) -> None:
             pass
         os.unlink(probe)
     except FAILURES as err:
-        raise RunDirError(f"{what} {shown(folder)!r} cannot be written: "
+        raise RunDirError(f"{what} {shown(named or folder)!r} cannot be written: "
                           f"{getattr(err, 'strerror', None) or err}") from None
