@@ -158,3 +158,25 @@ def test_package_api_loads_tensorflow_only_when_training_starts():
             "assert callable(train) and callable(resume) and 'tensorflow' in sys.modules\n")
     done = python(code)
     assert done.returncode == 0, done.stderr
+
+
+def test_settings_known_not_to_learn_are_warned_of_once(tmp_path):
+    """The tutorial's all-positive weights saturate a cell from about 8 units (measured:
+    settings.SATURATED_UNITS); the run goes on, told so in one line."""
+    done = rnnlab("train", "--state-size", "8", "--epochs", "1", "--series-length", "5000",
+                  "--plot", "none", "--out", str(tmp_path / "a"))
+    assert done.returncode == 0
+    assert done.stderr.splitlines() == [
+        "rnnlab: warning: --init tutorial with 8 units is known not to learn: its weights, "
+        "all positive, saturate the cell from about 8 units (accuracy stays at chance); "
+        "--init glorot learns"]
+    done = rnnlab("train", "--state-size", "8", "--init", "glorot", "--epochs", "1",
+                  "--series-length", "5000", "--plot", "none", "--out", str(tmp_path / "b"))
+    assert done.returncode == 0 and done.stderr == ""
+    done = rnnlab("sweep", "--grid", "state_size=4,8,16", "--epochs", "1", "--series-length",
+                  "1000", "--out", str(tmp_path / "sweep"))
+    assert done.returncode == 0
+    assert [line for line in done.stderr.splitlines() if "warning" in line] == [
+        "rnnlab: warning: --init tutorial is known not to learn from about 8 units (its "
+        "weights, all positive, saturate the cell), as at grid point state_size=8; --init "
+        "glorot learns"]

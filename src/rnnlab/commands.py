@@ -139,6 +139,9 @@ def cmd_predict(args) -> int:
         raise UsageError(f"run {args.run_dir!r} is a --task {task.name} run; predict reads "
                          f"bits (echo and dependency runs); try {other}")
     source = "--bits" if args.bits is not None else "stdin"
+    if args.bits is None and sys.stdin is not None and sys.stdin.isatty():
+        print("rnnlab: reading bits from the terminal: type them, then Ctrl-D (or pass "
+              "--bits 0110...)", file=sys.stderr)
     pieces = bit_pieces(args.bits if args.bits is not None else sys.stdin, source)
     first = next(pieces)  # a bad first piece is refused before TensorFlow loads
     from rnnlab.look.sample import predict_stream
@@ -279,8 +282,9 @@ MAX_LAG = 2000  # steps a diagnosis reaches back; its gradient unrolls that many
 def cmd_diagnose(args) -> int:
     config = settings.stored(args.run_dir)
     if not config.task.synthetic:
-        raise UsageError("diagnose probes the synthetic tasks' inputs; a --task text run has "
-                         "no fresh data to draw")
+        raise UsageError(f"diagnose works on runs of the synthetic tasks (echo, dependency, "
+                         f"copy, adding), whose fresh data it draws; {args.run_dir!r} is a "
+                         f"--task {config.task.name} run")
     if args.series_length < 100:
         raise UsageError(f"--series-length must be at least 100, got {args.series_length}")
     fresh = config.config.replace(series_length=args.series_length // config.batch_size

@@ -209,6 +209,22 @@ def _or(value, default):
     return default if value is None else value
 
 
+# Settings measured not to learn: the tutorial's weights, uniform in [0, 1) and so all
+# positive, saturate every cell once it has this many units (echo task, 10 epochs, 4
+# seeds each: accuracy 0.50 for the vanilla cell from 6 units, LSTM from 6, GRU from 8;
+# `rnnlab sweep --grid state_size=2,4,6,8,12,16 init=tutorial,glorot --seeds 4`).
+SATURATED_UNITS = 8
+
+
+def known_not_to_learn(settings: Settings) -> list:
+    """Lines warning of settings known not to learn, for the user to reconsider."""
+    if settings.init == "tutorial" and settings.state_size >= SATURATED_UNITS:
+        return [f"--init tutorial with {settings.state_size} units is known not to learn: "
+                f"its weights, all positive, saturate the cell from about "
+                f"{SATURATED_UNITS} units (accuracy stays at chance); --init glorot learns"]
+    return []
+
+
 def check_member(settings: Settings) -> None:
     """ConfigError unless `settings` can be a population member (so a sweep point)."""
     if not (settings.cell.population and settings.task.synthetic):

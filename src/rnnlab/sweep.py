@@ -17,13 +17,14 @@ import json
 import math
 import os
 import shutil
+import sys
 import time
 from dataclasses import dataclass
 
 from rnnlab.config import NOT_SWEPT, TrainConfig, cli_fields, count, setting_type, shape_key
 from rnnlab.errors import ConfigError, UsageError
 from rnnlab.run.writes import write_atomic
-from rnnlab.settings import Settings, check_member, resolve
+from rnnlab.settings import SATURATED_UNITS, Settings, check_member, known_not_to_learn, resolve
 from rnnlab.study import (Heartbeat, claim_unit, claims_in_turn, collect_rows, default_storage,
                           finished_trial_error, open_study, unit_of)
 
@@ -119,13 +120,20 @@ def make_plan(base: dict, grid: list, seeds: int, first_seed: int = 0) -> Plan:
     if not (0 <= first_seed and first_seed + seeds <= 2**32):
         raise ConfigError(f"--seed {first_seed} with --seeds {seeds} goes past 2**32 - 1")
     plan = Plan(base, axes, tuple(range(first_seed, first_seed + seeds)))
+    first_unlearnable = None
     for point in plan.points():
+        where = " ".join(f"{k}={v}" for k, v in point.items())
         try:
             config = plan.config(point, first_seed)
         except ConfigError as err:
-            where = " ".join(f"{k}={v}" for k, v in point.items())
             raise ConfigError(f"grid point {where}: {err}") from None
         check_member(config)
+        if known_not_to_learn(config) and first_unlearnable is None:
+            first_unlearnable = where
+    if first_unlearnable:  # one line for the sweep, naming where it starts
+        print(f"rnnlab: warning: --init tutorial is known not to learn from about "
+              f"{SATURATED_UNITS} units (its weights, all positive, saturate the cell), as at "
+              f"grid point {first_unlearnable}; --init glorot learns", file=sys.stderr)
     return plan
 
 

@@ -29,12 +29,24 @@ def command_of(plan, folder: str) -> str:
 
 
 def solved_values(plan, rows: list, solved: float) -> list:
-    """[(second-axis value, [first-axis values whose mean accuracy over seeds (and
-    further axes) reaches solved, one list per third-axis value])]: the heatmap's grid."""
+    """[(second-axis value, [(first-axis values every seed learnt, those only some seeds
+    learnt), one pair per third-axis value])]: the heatmap's grid, where a seed learnt a
+    point when its final accuracy reached `solved` (averaged over further axes)."""
     (_, v0), (_, v1), _ = padded_axes(plan)
-    panels = [grid for _, grid in grid_values(plan, rows, "accuracy", mean_or_nan)]
-    return [(b, [[a for i, a in enumerate(v0) if grid[i, j] >= solved] for grid in panels])
-            for j, b in enumerate(v1)]
+
+    def grids(reduce):
+        return [grid for _, grid in grid_values(plan, rows, "accuracy", reduce)]
+
+    worst = grids(lambda values: float(min(values)) if values else float("nan"))
+    best = grids(lambda values: float(max(values)) if values else float("nan"))
+    return [(b, [([a for i, a in enumerate(v0) if low[i, j] >= solved],
+                  [a for i, a in enumerate(v0) if low[i, j] < solved <= high[i, j]])
+                 for low, high in zip(worst, best)]) for j, b in enumerate(v1)]
+
+
+def learnt(every: list, some: list) -> str:
+    """'1-5 (6-7)': learnt by every seed, and in brackets by some seeds only."""
+    return runs_of(every) + (f" ({runs_of(some)})" if some else "")
 
 
 def runs_of(values: list) -> str:
@@ -93,16 +105,19 @@ def write_report(sweeps: list, out: str, solved: float) -> str:
                                             f"seeds (blank: not solved)")):
             target = os.path.basename(path)
             lines += [f"![{caption}]({target})", "", f"*{caption}.*", ""]
-        learnt = f"Values of {n0} learnt (mean accuracy over seeds >= {solved})"
+        what = (f"Values of {n0} learnt by every seed (final accuracy >= {solved}), and in "
+                f"brackets those learnt by some of the {count(len(plan.seeds), 'seed')} only")
         if not n1:  # one axis: one line, no table
             (_, (line,)), = solved_values(plan, rows, solved)
-            lines += [f"{learnt}: {runs_of(line)}.", ""]
+            lines += [f"{what}: {learnt(*line)}.", ""]
             continue
         header = [n1] + [f"{n2} = {c}" if n2 else f"{n0} learnt" for c in v2]
-        lines += [f"{learnt}, per {n1}:", "",
+        lines += [f"{what}, per {n1}:", "",
                   "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for b, line in solved_values(plan, rows, solved):
-            lines.append(f"| {b} | " + " | ".join(runs_of(v) for v in line) + " |")
-        lines.append("")
+            lines.append(f"| {b} | " + " | ".join(learnt(*v) for v in line) + " |")
+        lines += ["", "Where some seeds learn a value and others do not, the edge moves with "
+                  "the seeds, and with the float rounding of a machine's CPU: read the "
+                  "brackets as the edge's width, not as a fact about that value.", ""]
     write_atomic(out, "\n".join(lines))
     return out

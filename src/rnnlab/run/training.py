@@ -61,6 +61,8 @@ def train(config: TrainConfig | Settings = TrainConfig(), *, force: bool = False
     with np.random.seed(seed).
     """
     settings = config if isinstance(config, Settings) else run_settings.resolve(config)
+    for line in run_settings.known_not_to_learn(settings):
+        print(f"rnnlab: warning: {line}", file=sys.stderr)
     with runfiles.exclusive(settings.out, create=True):
         run_dir = runfiles.create_run_dir(settings.out, force=force)
         writes.write_atomic(os.path.join(run_dir, "config.json"), settings.to_json())
