@@ -152,6 +152,18 @@ CASES = [
     (["train", "--task", "copy", "--copy-delay", "15", "--embedding", "1000000000000"],
      "(the embedding: "),
     (["train", "--state-size", "20000", "--layers", "900"], "try a smaller --state-size or --layers"),
+    # What an online gradient algorithm cannot do, and what it would cost.
+    (["train", "--gradient", "rtrl", "--cell", "lstm", "--state-size", "256"],
+     "--gradient rtrl with 256 units would take about 7.0e+10 operations a step and row (at "
+     "most 2e+09; it grows as n^4); try a smaller --state-size"),
+    (["train", "--gradient", "uoro", "--layers", "2"], "not with --layers above 1"),
+    (["train", "--gradient", "snap1", "--cell", "keras-gru"], "not with --cell keras-gru"),
+    (["train", "--gradient", "rtrl", "--stride", "5"], "not with --stride"),
+    (["train", "--gradient", "rtrl", "--task", "copy", "--copy-delay", "15", "--embedding", "4"],
+     "not with --embedding"),
+    (["train", "--gradient", "rtrl", "--state-size", "64", "--batch-size", "20000",
+      "--series-length", "2000000"], "(the gradient's influence: "),
+    (["train", "--gradient", "bptt"], "invalid choice: 'bptt'"),
 ]
 
 

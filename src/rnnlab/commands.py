@@ -281,10 +281,6 @@ MAX_LAG = 2000  # steps a diagnosis reaches back; its gradient unrolls that many
 
 def cmd_diagnose(args) -> int:
     config = settings.stored(args.run_dir)
-    if not config.task.synthetic:
-        raise UsageError(f"diagnose works on runs of the synthetic tasks (echo, dependency, "
-                         f"copy, adding), whose fresh data it draws; {args.run_dir!r} is a "
-                         f"--task {config.task.name} run")
     if args.series_length < 100:
         raise UsageError(f"--series-length must be at least 100, got {args.series_length}")
     fresh = config.config.replace(series_length=args.series_length // config.batch_size

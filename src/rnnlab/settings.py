@@ -175,6 +175,7 @@ def _settings_of(config: TrainConfig) -> Settings:
     task.check(config)
     _check_meaningful(config, task, filled=True)
     settings = Settings(config, task, cell, gradient)
+    gradient.check(settings)
     check_fits(settings)
     return settings
 
@@ -265,13 +266,15 @@ def memory_needed(settings: Settings) -> dict:
         "a window's activations": settings.truncation * settings.batch_size * layers
                                   * units * settings.cell.floats_per_step * 4 * 3,
         "the loss history": settings.epochs * settings.num_windows * 8,
+        "the gradient's influence": settings.gradient.memory(settings),
     }
 
 
 HINTS = {"the embedding": "--embedding", "the model": "--state-size or --layers",
          "an epoch's data": "--series-length",
          "a window's activations": "--truncation, --batch-size, --state-size or --layers",
-         "the loss history": "--epochs"}
+         "the loss history": "--epochs",
+         "the gradient's influence": "--state-size (or --batch-size)"}
 
 
 def memory_available() -> int | None:

@@ -198,7 +198,7 @@ def run_worker(plan: Plan, out: str, storage_url: str | None = None,
         try:
             storage.set_trial_user_attr(trial_id, "rows", rows)
             storage.set_trial_state_values(trial_id, TrialState.COMPLETE,
-                                           values=[sum(r["loss"] for r in rows) / len(rows)])
+                                           values=[trial_value(rows)])
         except finished:  # presumed dead meanwhile: the unit was handed on
             log(f"unit {unit + 1}/{len(units)}: another worker took it over while this one "
                 f"trained it (its heartbeat came too late); that worker's result will stand")
@@ -210,6 +210,13 @@ def run_worker(plan: Plan, out: str, storage_url: str | None = None,
     rows = collect_rows(study, len(units))
     write_results(plan, rows, out)
     return {"trained": trained, "units": len(units), "rows": len(rows), "storage": storage_url}
+
+
+def trial_value(rows: list) -> float:
+    """The unit's mean final loss, as its trial's value: Optuna stores no NaN (a member
+    whose loss diverged), so a unit with one is worth +inf."""
+    mean = sum(r["loss"] for r in rows) / len(rows)
+    return mean if math.isfinite(mean) else float("inf")
 
 
 def load_sweep(folder: str):

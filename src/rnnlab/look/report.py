@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from rnnlab.config import TrainConfig, count
-from rnnlab.look.heatmap import grid_values, mean_or_nan, padded_axes, save_heatmaps
+from rnnlab.look.heatmap import grid_values, padded_axes, save_heatmaps
 from rnnlab.run.writes import write_atomic
 
 

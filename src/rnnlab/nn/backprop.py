@@ -35,13 +35,16 @@ from rnnlab._tf import tf
 
 
 def loss_and_grads(model, x_window, y_window, state, loss_from: int = 0,
-                   carry_at: int | None = None, masks=None):
+                   carry_at: int | None = None, masks=None, keep=None):
     """The loss of steps loss_from.. of a window, its gradients, and the state to carry.
 
     x_window: [(P,) B, T] symbols or [(P,) B, T, I] channels; y_window: [(P,) B, T];
     state: the layers' state tensors [(P,) B, U], bottom layer first; masks: dropout's,
-    [T, (P,) B, U] per layer (model.dropout_masks), or None. Returns (loss, logits
-    [T, (P,) B, C], the state after `carry_at` steps, grads in model.params order).
+    [T, (P,) B, U] per layer (model.dropout_masks), or None; keep: [T], where the
+    backward pass cuts the gradient carried between steps (Layer.backward): windows of
+    TBPTT within this one, whose gradients summed this gives (look/diagnose.py's bias).
+    Returns (loss, logits [T, (P,) B, C], the state after `carry_at` steps, grads in
+    model.params order).
     """
     T = int(x_window.shape[model.time_axis])
     carry_at = T if carry_at is None else carry_at
@@ -59,7 +62,7 @@ def loss_and_grads(model, x_window, y_window, state, loss_from: int = 0,
         if masks is not None:  # what was dropped on the way up gets no gradient back
             d_outputs = d_outputs * masks[depth]
         wants_d_inputs = depth > 0 or isinstance(first_input, EmbeddedInputs)
-        d_W, d_b, d_outputs = layers[depth].backward(d_outputs, wants_d_inputs)
+        d_W, d_b, d_outputs = layers[depth].backward(d_outputs, wants_d_inputs, keep)
         grads = [d_W, d_b] + grads
     if isinstance(first_input, EmbeddedInputs):
         grads = [first_input.embedding_grad(d_outputs)] + grads
@@ -268,17 +271,21 @@ class Layer:
         return [tf.concat([s[None], part[:-1]], axis=0)
                 for s, part in zip(self.state, self.saved[:len(self.state)])]
 
-    def backward(self, d_outputs, wants_d_inputs: bool):
-        """d_outputs: dL/dh [T, (P,) B, U] from above -> (dW, db, dL/d inputs or None)."""
+    def backward(self, d_outputs, wants_d_inputs: bool, keep=None):
+        """d_outputs: dL/dh [T, (P,) B, U] from above -> (dW, db, dL/d inputs or None).
+        keep: [T] 1 or 0, whether the gradient reaching step t's state from step t + 1
+        flows on (0: t + 1 starts a window of truncated backprop); default all 1."""
         previous = self.previous_states()
         W_hT = tf.linalg.matrix_transpose(self.W_h)  # once, not per step
         saved = len(self.saved)
+        keep = tf.ones([self.T], self.W_h.dtype) if keep is None else keep
 
         def back(seqs, carry):
-            return self.cell.back(seqs[0], seqs[1:1 + saved], seqs[1 + saved:], carry, W_hT)
+            carry = tuple(part * seqs[-1] for part in carry)  # cut where a window starts
+            return self.cell.back(seqs[0], seqs[1:1 + saved], seqs[1 + saved:-1], carry, W_hT)
 
         dz_shape = self.state[0].shape[:-1] + [self.W_h.shape[-1]]
-        _, dz = time_loop(back, self.T, [d_outputs] + list(self.saved) + previous,
+        _, dz = time_loop(back, self.T, [d_outputs] + list(self.saved) + previous + [keep],
                           [tf.zeros_like(s) for s in self.state],
                           [dz_shape] * self.cell.dz_parts, self.W_h.dtype,
                           reverse=True)

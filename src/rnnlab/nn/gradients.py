@@ -9,16 +9,19 @@ chunk to chunk, a checkpoint keeps them (run/records.py's Progress), and they ar
 afresh wherever the RNN's state is reset to zeros (each epoch's start). TBPTT carries
 nothing: its gradient stops at the window's start.
 
-`window(model, x, y, state, carried, loss_from, carry_at, masks)` -> (loss, logits
+`window(model, x, y, state, carried, loss_from, carry_at, masks, key)` -> (loss, logits
 [T, (P,) B, C], the state after `carry_at` steps, the carried tensors for the next
 window, grads in model.params order): the loss of steps loss_from.. of the window
-[(P,) B, T], as model.loss averages it.
+[(P,) B, T], as model.loss averages it; `key`, (seeds, the update's number), seeds
+whatever an algorithm draws at random. The online algorithms (RTRL, SnAp-1, UORO) are
+nn/online.py's.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from rnnlab import lazytf as tf
+from rnnlab.nn.online import RTRL, UORO, SnAp1
 
 
 @dataclass(frozen=True)
@@ -36,8 +39,15 @@ class Gradient:
         """What the algorithm carries across windows, for a batch: nothing."""
         return ()
 
+    def check(self, settings) -> None:
+        """ConfigError naming what the algorithm cannot do with a run's settings."""
+
+    def memory(self, settings) -> int:
+        """Bytes of what it carries across windows: nothing."""
+        return 0
+
     def window(self, model, x, y, state, carried, loss_from: int = 0,
-               carry_at: int | None = None, masks=None):
+               carry_at: int | None = None, masks=None, key=None):
         if model.cell.back is None:
             loss, logits, state, grads = by_tape(model, x, y, state, loss_from, carry_at, masks)
         else:
@@ -57,7 +67,7 @@ class Autodiff(Gradient):
     help: str = "TBPTT by GradientTape through the unrolled window (the reference; slower)"
 
     def window(self, model, x, y, state, carried, loss_from: int = 0,
-               carry_at: int | None = None, masks=None):
+               carry_at: int | None = None, masks=None, key=None):
         loss, logits, state, grads = by_tape(model, x, y, state, loss_from, carry_at, masks)
         return loss, logits, state, (), grads
 
@@ -75,4 +85,4 @@ def by_tape(model, x, y, state, loss_from: int = 0, carry_at: int | None = None,
     return loss, logits, carried, [tf.convert_to_tensor(g) for g in grads]  # E's: slices
 
 
-GRADIENTS = {g.name: g for g in (Gradient(), Autodiff())}
+GRADIENTS = {g.name: g for g in (Gradient(), Autodiff(), RTRL(), SnAp1(), UORO())}

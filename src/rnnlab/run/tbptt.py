@@ -70,7 +70,8 @@ def compile_window_runner(model, optimizer, config, seeds=None):
         update = updates + tf.cast(i, tf.int64) + 1
         masks = model.dropout_masks(seeds, update, batch, T)
         loss, logits, state, carried, grads = gradient.window(
-            model, x[i], y[i], state, carried, loss_from=T - k1, carry_at=k1, masks=masks)
+            model, x[i], y[i], state, carried, loss_from=T - k1, carry_at=k1, masks=masks,
+            key=(seeds, update))
         if config.clip:
             grads = clip_by_global_norm(grads, config.clip, member_axis=bool(P))
         optimizer.apply(grads, model.params, learning_rate, update)
