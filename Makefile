@@ -50,13 +50,16 @@ test: $(STAMP) system-packages
 test-fast: $(STAMP)
 	$(VENV)/bin/python -m pytest -q -m fast
 
-# Two tests need programs from Debian's packages: the sweep's multi-machine test a real
-# PostgreSQL server, the live window's test a virtual screen (Xvfb). Installed here when
-# missing and we may (root, apt-get); elsewhere those two tests skip.
+# Some tests need programs from Debian's packages: the sweep's multi-machine test a real
+# PostgreSQL server, the live window's test a virtual screen (Xvfb), the inspect page's a
+# browser (Chromium and its driver). Installed here when missing and we may (root,
+# apt-get); elsewhere those tests skip, saying why.
 system-packages:
-	@{ ls /usr/lib/postgresql/*/bin/pg_ctl && command -v Xvfb; } >/dev/null 2>&1 || \
+	@{ ls /usr/lib/postgresql/*/bin/pg_ctl && command -v Xvfb && command -v chromium && \
+	  command -v chromedriver; } >/dev/null 2>&1 || \
 	  [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null || { apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql xvfb >/dev/null; }
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql xvfb chromium \
+	  chromium-driver >/dev/null; }
 
 # The suite against the lowest version of each of rnnlab's own dependencies that
 # pyproject.toml allows (uv's lowest-direct; their dependencies newest), built afresh

@@ -186,6 +186,25 @@ def build_parser() -> argparse.ArgumentParser:
                     "(default: report.md in the first SWEEP_DIR)")
     rp.set_defaults(func=commands.cmd_report)
 
+    ins = subcommands.add_parser(
+        "inspect", help="one self-contained HTML page of a run's units at work (or a sweep's "
+        "heatmaps): RUN/inspect.html")
+    ins.add_argument("run_dir", metavar="RUN_DIR", help="a run folder, or a sweep folder")
+    ins.add_argument("--split", choices=("train", "val", "test"),
+                     help="text and words runs: the part of the file shown (default: val, "
+                     "where the run holds one out)")
+    ins.add_argument("--length", type=_number(int), help="steps shown (default: 2000)")
+    ins.add_argument("--seed", type=_number(int), default=0,
+                     help="seed of the fresh data a synthetic task's page shows; a sweep "
+                     "member's seed (default: 0)")
+    ins.add_argument("--point", nargs="+", metavar="NAME=VALUE",
+                     help="a sweep's grid point: its network (trained again into "
+                     "SWEEP/members/) is the one inspected")
+    ins.add_argument("--out", help="the page (default: inspect.html in the folder)")
+    ins.add_argument("--newest", action="store_true", help="use the newest checkpoint, "
+                     "not the best by validation loss")
+    ins.set_defaults(func=commands.cmd_inspect)
+
     rs = subcommands.add_parser("runs", help="the runs in a folder, a line each: task, cell, "
                                 "epochs, best validation loss, whether one trains now")
     rs.add_argument("folder", metavar="DIR", nargs="?", default="runs",
@@ -203,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     for sub in (ev, ex, sa):
         sub.add_argument("--newest", action="store_true", help="use the newest checkpoint, "
                          "not the best by validation loss (runs with a validation part)")
-    for sub in (train, ev, pr, ex, sa, sw, rp, rs, dg):
+    for sub in (train, ev, pr, ex, sa, sw, rp, ins, rs, dg):
         sub.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
                          help="keep TensorFlow's log lines")
     return parser

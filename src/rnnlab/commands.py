@@ -267,6 +267,79 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_inspect(args) -> int:
+    """A run's page, a sweep's, or a sweep member's (trained again first): every
+    setting checked before TensorFlow loads; the page written whole or not at all."""
+    from rnnlab.look import inspect as page
+
+    folder = args.run_dir
+    if os.path.isfile(os.path.join(folder, "sweep.json")) and not os.path.isfile(
+            os.path.join(folder, "config.json")):
+        return _inspect_sweep(args, page)
+    if args.point:
+        raise UsageError("--point names a point of a sweep; RUN_DIR is not a sweep folder")
+    config = settings.stored(folder)
+    if not runfiles.has_checkpoint(folder):
+        raise UsageError(f"run {folder!r} holds no checkpoint yet: nothing trained to inspect")
+    _check_inspect(args, config, page)
+    require_tensorflow()
+    path = page.inspect(folder, args.split, args.length, args.seed, args.out, args.newest)
+    print(f"Page written to {path}")
+    return 0
+
+
+def _check_inspect(args, config, page) -> None:
+    task = config.task
+    length = page.DEFAULT_LENGTH if args.length is None else args.length
+    if not 1 <= length <= page.MAX_LENGTH:
+        raise UsageError(f"--length must be an integer from 1 to {page.MAX_LENGTH:,}, got {length}")
+    values = page.page_values(config, length)
+    if values > page.MAX_VALUES:
+        raise UsageError(f"--length {length} would put {values:,} unit values on the page (at "
+                         f"most {page.MAX_VALUES:,}, about 21 MB); try --length "
+                         f"{page.MAX_VALUES // (values // length)}")
+    if not 0 <= args.seed < 2**32:
+        raise UsageError(f"--seed must be in [0, 2**32), got {args.seed}")
+    if args.split is not None and task.synthetic:
+        raise UsageError(f"--split is for text and words runs; {args.run_dir!r} is a --task "
+                         f"{task.name} run, whose page shows fresh data (--seed)")
+    fractions = {"val": config.val_fraction, "test": config.test_fraction}
+    if args.split in fractions and not fractions[args.split]:
+        raise UsageError(f"run {args.run_dir!r} holds no {args.split} part of its file; try "
+                         f"--split train")
+    out = args.out or os.path.join(args.run_dir, "inspect.html")
+    writes.check_target(out, "--out")
+    writes.check_output_folder(os.path.dirname(os.path.abspath(out)), "--out folder", named=out)
+
+
+def _inspect_sweep(args, page) -> int:
+    from rnnlab.sweep import SOLVED, load_sweep
+
+    plan, rows = load_sweep(args.run_dir)
+    if not args.point:
+        out = args.out or os.path.join(args.run_dir, "inspect.html")
+        writes.check_target(out, "--out")
+        writes.check_output_folder(os.path.dirname(os.path.abspath(out)), "--out folder",
+                                   named=out)
+        print(f"Page written to {page.inspect_sweep(args.run_dir, plan, rows, SOLVED, out)}")
+        return 0
+    from rnnlab.sweep import member_settings
+
+    member = member_settings(plan, args.run_dir, args.point, args.seed)
+    _check_inspect(args, member, page)
+    require_tensorflow()
+    if not runfiles.has_checkpoint(member.out):
+        from rnnlab.run.training import train
+
+        print(f"Training the sweep's network {os.path.basename(member.out)} again into "
+              f"{member.out}", flush=True)
+        with runfiles.exclusive(member.out, create=True):
+            train(member, force=True, stdout=open(os.devnull, "w"))
+    path = page.inspect(member.out, args.split, args.length, args.seed, args.out, args.newest)
+    print(f"Page written to {path}")
+    return 0
+
+
 def cmd_runs(args) -> int:
     if not os.path.isdir(args.folder):
         raise UsageError(f"{args.folder!r} is not a folder of runs")

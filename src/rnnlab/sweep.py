@@ -212,6 +212,27 @@ def run_worker(plan: Plan, out: str, storage_url: str | None = None,
     return {"trained": trained, "units": len(units), "rows": len(rows), "storage": storage_url}
 
 
+def member_settings(plan: Plan, folder: str, given: list, seed: int) -> Settings:
+    """The settings of one network of a sweep: its grid point, given as NAME=VALUE for
+    every axis, and its seed; its run folder SWEEP/members/<point>-seed<S>."""
+    point = dict(parse_axis(text) for text in given)
+    names = [name for name, _ in plan.axes]
+    if sorted(point) != sorted(names):
+        raise ConfigError(f"--point must give every axis of the sweep, one value each: "
+                          f"{' '.join(n + '=...' for n in names)}")
+    for name, values in plan.axes:
+        if len(point[name]) != 1 or point[name][0] not in values:
+            raise ConfigError(f"--point {name}={','.join(map(str, point[name]))}: the sweep's "
+                              f"values are {', '.join(map(str, values))}")
+    if seed not in plan.seeds:
+        raise ConfigError(f"--seed {seed}: the sweep's seeds are {plan.seeds[0]} to "
+                          f"{plan.seeds[-1]}")
+    chosen = {name: point[name][0] for name in names}
+    where = "-".join(f"{n}{v}" for n, v in chosen.items()) + f"-seed{seed}"
+    return resolve(TrainConfig(**{**plan.base, **chosen, "seed": seed, "plot": "none",
+                                  "out": os.path.join(folder, "members", where)}))
+
+
 def trial_value(rows: list) -> float:
     """The unit's mean final loss, as its trial's value: Optuna stores no NaN (a member
     whose loss diverged), so a unit with one is worth +inf."""

@@ -76,3 +76,33 @@ def _window(model, x, y, state, states: bool, tolerance):
     scores = [tf.transpose(t) for t in (loss, predicted, probability, right)]
     kept = [tf.transpose(s, [1, 0, 2]) for s in along_states] if states else []
     return (*scores, *kept, tuple(s[-1] for s in along_states))
+
+
+def gates_along(model, x: np.ndarray) -> list:
+    """The gates' activations along x [B, L] from a zero state: per layer [B, L, gates *
+    units] (the cell table's `gates_saved`), or [] for a cell without gates (or one
+    running Keras's equations)."""
+    cell = model.cell
+    if cell.gates_saved is None:
+        return []
+
+    def step(state, x_t):
+        h, new_state, gates = model.encode(x_t), [], []
+        for layer, s in zip(model.cells, model.split_state(state)):
+            W_x, b_x, W_h, b_h = cell.split(layer.W, layer.b, layer.units)
+            s, saved = cell.step(h @ W_x + b_x, s, W_h, b_h)
+            gates.append(saved[cell.gates_saved])
+            h = s[0]
+            new_state.extend(s)
+        return tuple(new_state), tuple(gates)
+
+    @tf.function(autograph=False)
+    def run(x):
+        time_major = tf.experimental.numpy.moveaxis(x, 1, 0)
+        initial = (model.zero_state(x.shape[0]),
+                   tuple(tf.zeros([x.shape[0], cell.gates * model.units]) for _ in model.cells))
+        _, gates = tf.scan(lambda carry, x_t: step(carry[0], x_t), time_major,
+                           initializer=initial)
+        return [tf.transpose(g, [1, 0, 2]) for g in gates]
+
+    return [g.numpy() for g in run(tf.constant(x, tf.float32))]

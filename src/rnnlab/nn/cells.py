@@ -149,6 +149,9 @@ class Cell:
     tutorial: bool = False            # the tutorial's cell (its default --init on the echo task)
     keras: Optional[str] = None       # Keras's own cell class, run in place of `step`
     params: tuple = ("W", "b")        # the parameters of a layer, in checkpoint and gradient order
+    gates_saved: Optional[int] = None  # which of `step`'s saved tensors holds the gates'
+                                       # activations [.., gates * units], if it has gates
+    gate_names: tuple = ()            # their blocks' names; a "*" ends a sigmoid's
     help: str = ""
 
     @property
@@ -186,15 +189,18 @@ class Cell:
 def _keras_twin(cell: Cell, name: str, keras: str) -> Cell:
     """Keras's own cell computing `cell`'s equations, from the same weights."""
     return dataclasses.replace(cell, name=name, step=None, back=None, keras=keras,
-                               population=False, tutorial=False,
+                               population=False, tutorial=False, gates_saved=None,
                                help=f"Keras's {keras}, the same equations as {cell.name}")
 
 
 VANILLA = Cell("vanilla", vanilla_step, vanilla_back, tutorial=True,
                help="h = tanh(x W_x + h W_h + b), the tutorial's")
 LSTM = Cell("lstm", lstm_step, lstm_back, parts=("h", "c"), gates=4, saved=(4, 1),
-            forget_bias=True, help="long short-term memory, gates i, f, g, o")
-GRU = Cell("gru", gru_step, gru_back, gates=3, bias_rows=2, saved=(3, 1),
+            forget_bias=True, gates_saved=2,
+            gate_names=("input*", "forget*", "candidate", "output*"),
+            help="long short-term memory, gates i, f, g, o")
+GRU = Cell("gru", gru_step, gru_back, gates=3, bias_rows=2, saved=(3, 1), gates_saved=1,
+           gate_names=("update*", "reset*", "candidate"),
            help="gated recurrent unit, Keras's (reset gate after the recurrent product)")
 
 CELLS = {cell.name: cell for cell in (
