@@ -72,11 +72,12 @@ test-oldest: $(UV_STAMP) system-packages
 	$(OLDEST)/bin/python -m pytest -q
 
 # The example notebook in JupyterLab, which the lock does not hold (nor ipywidgets, for
-# tqdm's bar in a cell): installed into .venv the first time.
+# tqdm's bar in a cell): installed into .venv the first time. JupyterLab refuses to
+# start as root (a container's user, often) unless told it may.
 notebook: $(STAMP)
 	$(VENV)/bin/python -c "import jupyterlab, ipywidgets" 2>/dev/null || \
 	  $(UV) pip install --quiet --python $(VENV)/bin/python -e '.[notebook]'
-	$(VENV)/bin/jupyter lab examples/tutorial.ipynb
+	$(VENV)/bin/jupyter lab $$([ "$$(id -u)" != 0 ] || echo --allow-root) examples/tutorial.ipynb
 
 bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/echo_speed.py $(ARGS)

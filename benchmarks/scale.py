@@ -1,9 +1,11 @@
 """Characters per second at scale, whole runs side by side: `rnnlab train --task text`
 against a Keras stateful layer trained with fit(jit_compile=True) and PyTorch's nn.LSTM /
 nn.GRU with the state carried and detached between windows (word_language_model's way),
-on the same characters (the first 300k of tiny Shakespeare), for T = 25, 50, 100, 200.
+on the same characters (the first 300k of tiny Shakespeare), for T = 25, 50, 100, 200;
+and rnnlab's scan cells (minGRU, minLSTM, the LRU: one block each, nn/scan_cells.py) at
+the LSTM's parameter count, beside rnnlab's LSTM and PyTorch's.
 
-    python benchmarks/scale.py [--cells lstm gru] [--truncations 25 50 100 200]
+    python benchmarks/scale.py [--cells lstm gru mingru minlstm lru] [--truncations 25 50 100 200]
                                [--layers 1] [--units 256] [--batch 64] [--epochs 3]
                                [--torch-python PATH] [--memory]
 
@@ -19,8 +21,9 @@ first is a repeat (median and range reported); the first epoch's extra time is i
 compilation. GFLOP/s counts dense-equivalent training work per character,
 3 x (sum over layers of 2 (I + U) G U + 2 U C): a forward pass and about twice it
 backward, I the layer's inputs (65 one-hot characters, else U), U units, G gates (4 for
-an LSTM, 3 for a GRU), C = 65 outputs; beside it the machine's float32 matrix-multiply
-peak, measured here (an XLA 2048^3 product), for how close each figure comes to it.
+an LSTM, 3 for a GRU), C = 65 outputs (a scan cell's block: 6 x its weight matrices'
+sizes, measure.py's flop_per_char); beside it, in brackets, its share of the machine's
+float32 matrix-multiply peak, measured here (an XLA 2048^3 product).
 
 PyTorch is optional: it is used where `import torch` works, or through another Python
 that has it (--torch-python, which runs this file's PyTorch part); otherwise a note says
@@ -41,11 +44,12 @@ import time
 
 import numpy as np
 
-from measure import flop_per_char, matmul_peak  # benchmarks/measure.py
+from measure import flop_per_char, matmul_peak, parameters, width_for  # benchmarks/measure.py
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHAKESPEARE = os.path.join(HERE, "..", "data", "tinyshakespeare.txt")
 os.environ.setdefault("RNNLAB_XLA_CACHE", "off")  # compile time is part of what we report
+SCANS = ["mingru", "minlstm", "lru"]
 def corpus(folder: str, chars: int) -> str:
     with open(SHAKESPEARE, encoding="utf-8") as f:
         text = f.read()[:chars]
@@ -165,16 +169,22 @@ def peak_memory(cell, layers, units, batch, T, data, epochs) -> float:
     return int(done.stdout.strip().splitlines()[-1]) / 2**20
 
 
-def cell_text(r: dict | None, flops: int) -> str:
+def cell_text(r: dict | None, flops: int, peak: float) -> str:
     if r is None:
         return "skipped"
+    gflops = r["median"] * flops / 1e9
     return (f"{r['median'] / 1e3:,.1f}k ({r['low'] / 1e3:,.1f}-{r['high'] / 1e3:,.1f}), "
-            f"{r['median'] * flops / 1e9:,.0f} GFLOP/s")
+            f"{gflops:,.0f} GFLOP/s ({gflops / peak:.0%})")
+
+
+def ratio(ours: dict | None, theirs: dict | None) -> str:
+    return f"{ours['median'] / theirs['median']:.2f}x" if ours and theirs else "-"
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cells", nargs="+", default=["lstm", "gru"], choices=["lstm", "gru"])
+    parser.add_argument("--cells", nargs="+", default=["lstm", "gru", "mingru", "minlstm", "lru"],
+                        choices=["lstm", "gru"] + SCANS)
     parser.add_argument("--truncations", nargs="+", type=int, default=[25, 50, 100, 200])
     parser.add_argument("--layers", type=int, default=1)
     parser.add_argument("--units", type=int, default=256)
@@ -198,21 +208,42 @@ def main(argv=None) -> None:
               f"{os.cpu_count()} CPUs; float32 matmul peak {peak:,.0f} GFLOP/s (XLA, "
               f"2048^3). Characters per second: median (range) of {args.epochs - 1} epochs "
               f"after the first.\n")
+        scans = [c for c in args.cells if c in SCANS]
+        steps = [c for c in args.cells if c not in SCANS] or ["lstm"]  # scans' reference
         print("| cell | T | rnnlab | Keras layer + fit(jit_compile) | PyTorch nn.%s | "
               "rnnlab / Keras | rnnlab / PyTorch | first-epoch compile, s (rnnlab, Keras) |"
               % "LSTM/GRU")
         print("|---|---:|---:|---:|---:|---:|---:|---:|")
-        for cell in args.cells:
+        lstm = {}  # T -> (rnnlab's, PyTorch's)
+        for cell in steps:
             flops = flop_per_char(cell, args.layers, args.units, 65)
             for T in args.truncations:
                 shape = (cell, args.layers, args.units, args.batch, T, data, args.epochs)
                 ours = bench_rnnlab(*shape, folder)
                 keras_ = bench_keras(*shape)
                 torch_ = torch_elsewhere(args.torch_python, *shape)
-                vs_torch = f"{ours['median'] / torch_['median']:.2f}x" if torch_ else "-"
-                print(f"| {cell} | {T} | {cell_text(ours, flops)} | {cell_text(keras_, flops)} | "
-                      f"{cell_text(torch_, flops)} | {ours['median'] / keras_['median']:.2f}x | "
-                      f"{vs_torch} | {ours['compile']:.1f}, {keras_['compile']:.1f} |", flush=True)
+                if cell == "lstm":
+                    lstm[T] = ours, torch_
+                print(f"| {cell} | {T} | {cell_text(ours, flops, peak)} | "
+                      f"{cell_text(keras_, flops, peak)} | {cell_text(torch_, flops, peak)} | "
+                      f"{ratio(ours, keras_)} | {ratio(ours, torch_)} | "
+                      f"{ours['compile']:.1f}, {keras_['compile']:.1f} |", flush=True)
+        if scans:
+            size = parameters("lstm", args.layers, args.units, 65)
+            print(f"\nThe scan cells at the LSTM's {size:,} weights (their widths below): "
+                  f"characters per second, and beside rnnlab's LSTM and PyTorch's.\n")
+            print("| cell | width | weights | T | rnnlab | / rnnlab LSTM | / PyTorch LSTM |")
+            print("|---|---:|---:|---:|---:|---:|---:|")
+        for cell in scans:
+            width = width_for(cell, size, args.layers, 65)
+            flops = flop_per_char(cell, args.layers, width, 65)
+            weights = parameters(cell, args.layers, width, 65)
+            for T in args.truncations:
+                ours = bench_rnnlab(cell, args.layers, width, args.batch, T, data, args.epochs,
+                                    folder)
+                theirs = lstm.get(T, (None, None))
+                print(f"| {cell} | {width} | {weights:,} | {T} | {cell_text(ours, flops, peak)} "
+                      f"| {ratio(ours, theirs[0])} | {ratio(ours, theirs[1])} |", flush=True)
         if args.memory:
             print("\n| cell | T | rnnlab peak memory, GiB |\n|---|---:|---:|")
             for cell in args.cells:

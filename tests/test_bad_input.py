@@ -101,6 +101,8 @@ CASES = [
      "--storage 'nosuchdb://x'"),
     # A task's own name for its lag, used where it means nothing or contradicts.
     (["train", "--copy-delay", "15"], "--copy-delay is for --task copy"),
+    (["train", "--task", "text", "--data", "{alice}", "--echo-step", "3"],  # its default
+     "--echo-step does not apply to --task text"),
     (["train", "--task", "copy", "--copy-delay", "15", "--echo-step", "12"],
      "--copy-delay 15 contradicts --echo-step 12"),
     # Held-out parts and the training tools.

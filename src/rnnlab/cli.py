@@ -72,9 +72,10 @@ def _number(kind):
     return parse
 
 
-def add_config_flags(parser: argparse.ArgumentParser) -> None:
-    """One flag per TrainConfig field, its help and default taken from the field, and
-    each task's own name for its lag (--copy-delay, ...), which sets echo_step."""
+def add_config_flags(parser: argparse.ArgumentParser, own: dict | None = None) -> None:
+    """One flag per TrainConfig field, its help and default taken from the field (or
+    from `own`, {name: the command's own help}), and each task's own name for its lag
+    (--copy-delay, ...), which sets echo_step."""
     from rnnlab import commands
     from rnnlab.config import cli_fields, setting_type
 
@@ -89,7 +90,7 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(flag, dest=f.name, default=None, choices=choices,
                             metavar="{" + ",".join(choices) + "}" if choices else f.name.upper(),
                             type=_number(kind) if kind is not str else str,
-                            help=f"{f.metadata['help']}{default}")
+                            help=(own or {}).get(f.name, f"{f.metadata['help']}{default}"))
     for task, flag in commands.LAG_ALIASES.items():
         parser.add_argument(f"--{flag}", dest=flag.replace("-", "_"), type=_number(int),
                             metavar="STEPS", help=f"--task {task}: its {flag.replace('-', ' ')} "
@@ -165,7 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train every point of --grid for --seeds seeds. Points whose arrays "
         "share shapes train together as one population. The sweep is an Optuna study: "
         "run the same command on several machines with one --storage and they share it.")
-    add_config_flags(sw)
+    add_config_flags(sw, own={"epochs": "epochs each network trains (default: 10)",
+                              "out": "the sweep's folder (required): sweep.json, results.csv, "
+                                     "heatmaps, the study's database"})
     sw.add_argument("--grid", nargs="+", action="extend", metavar="NAME=A:B|A,B,C",
                     help="a setting and its values: A:B is the inclusive range, A,B,C a "
                     "list; the first two axes are the heatmaps' axes, a third gives panels")

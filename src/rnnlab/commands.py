@@ -3,6 +3,7 @@ where it can be), call the library, print the result. The flags are in cli.py.""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import os
 import sys
@@ -10,6 +11,7 @@ import sys
 from rnnlab import settings
 from rnnlab.config import (SHOWN_AND_SAVED, TrainConfig, check_utf8_path, check_writable_parent,
                            cli_fields, count)
+from rnnlab.data.bits import read_bits
 from rnnlab.data.tasks import TASKS
 from rnnlab.errors import UsageError, require_tensorflow
 from rnnlab.run import runfiles, writes
@@ -69,7 +71,7 @@ def cmd_train(args) -> int:
     if args.resume:
         config = check_resume(args)
     else:
-        config = settings.resolve(config_from_args(args))
+        config = settings.resolve(config_from_args(args), given=set(given_settings(args)))
         check_writable_parent(os.path.join(config.out, "config.json"), "--out")
         runfiles.check_run_dir(config.out, force=args.force)  # again once it is held
     if config.gif is not None:
@@ -142,14 +144,14 @@ def cmd_predict(args) -> int:
     if args.bits is None and sys.stdin is not None and sys.stdin.isatty():
         print("rnnlab: reading bits from the terminal: type them, then Ctrl-D (or pass "
               "--bits 0110...)", file=sys.stderr)
-    pieces = bit_pieces(args.bits if args.bits is not None else sys.stdin, source)
+    pieces = read_bits(args.bits if args.bits is not None else sys.stdin, source)
     first = next(pieces)  # a bad first piece is refused before TensorFlow loads
     from rnnlab.look.sample import predict_stream
 
     write = sys.stdout.write
     write("[" if args.json else "position input predicted probability")
     count = 0
-    for bits, predicted, probability in predict_stream(args.run_dir, _chain(first, pieces)):
+    for bits, predicted, probability in predict_stream(args.run_dir, itertools.chain([first], pieces)):
         for b, p, q in zip(bits.tolist(), predicted.tolist(), probability.tolist()):
             if args.json:
                 write((", " if count else "") + json.dumps(
@@ -159,11 +161,6 @@ def cmd_predict(args) -> int:
             count += 1
     write("]\n" if args.json else "\n")
     return 0
-
-
-def _chain(first, rest):
-    yield first
-    yield from rest
 
 
 def cmd_sample(args) -> int:
@@ -281,35 +278,11 @@ def cmd_inspect(args) -> int:
     config = settings.stored(folder)
     if not runfiles.has_checkpoint(folder):
         raise UsageError(f"run {folder!r} holds no checkpoint yet: nothing trained to inspect")
-    _check_inspect(args, config, page)
+    page.check_request(args, config)
     require_tensorflow()
     path = page.inspect(folder, args.split, args.length, args.seed, args.out, args.newest)
     print(f"Page written to {path}")
     return 0
-
-
-def _check_inspect(args, config, page) -> None:
-    task = config.task
-    length = page.DEFAULT_LENGTH if args.length is None else args.length
-    if not 1 <= length <= page.MAX_LENGTH:
-        raise UsageError(f"--length must be an integer from 1 to {page.MAX_LENGTH:,}, got {length}")
-    values = page.page_values(config, length)
-    if values > page.MAX_VALUES:
-        raise UsageError(f"--length {length} would put {values:,} unit values on the page (at "
-                         f"most {page.MAX_VALUES:,}, about 21 MB); try --length "
-                         f"{page.MAX_VALUES // (values // length)}")
-    if not 0 <= args.seed < 2**32:
-        raise UsageError(f"--seed must be in [0, 2**32), got {args.seed}")
-    if args.split is not None and task.synthetic:
-        raise UsageError(f"--split is for text and words runs; {args.run_dir!r} is a --task "
-                         f"{task.name} run, whose page shows fresh data (--seed)")
-    fractions = {"val": config.val_fraction, "test": config.test_fraction}
-    if args.split in fractions and not fractions[args.split]:
-        raise UsageError(f"run {args.run_dir!r} holds no {args.split} part of its file; try "
-                         f"--split train")
-    out = args.out or os.path.join(args.run_dir, "inspect.html")
-    writes.check_target(out, "--out")
-    writes.check_output_folder(os.path.dirname(os.path.abspath(out)), "--out folder", named=out)
 
 
 def _inspect_sweep(args, page) -> int:
@@ -326,7 +299,7 @@ def _inspect_sweep(args, page) -> int:
     from rnnlab.sweep import member_settings
 
     member = member_settings(plan, args.run_dir, args.point, args.seed)
-    _check_inspect(args, member, page)
+    page.check_request(args, member)
     require_tensorflow()
     if not runfiles.has_checkpoint(member.out):
         from rnnlab.run.training import train
@@ -374,29 +347,3 @@ def cmd_diagnose(args) -> int:
         paths = diagnose(args.run_dir, args.max_lag, args.series_length, args.seed)
     print(f"Written: {', '.join(paths)}")
     return 0
-
-
-def bit_pieces(source, name: str, size: int = 65536):
-    """Bits from a string or a text stream, `size` characters at a time, as int arrays;
-    whitespace is ignored, anything else is a UsageError naming the character."""
-    import numpy as np
-
-    read = (lambda: source.read(size)) if hasattr(source, "read") else iter(
-        [source[i:i + size] for i in range(0, len(source), size)] + [""]).__next__
-    position, found = 0, False
-    while True:
-        text = read()
-        if not text:
-            break
-        codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), np.uint32)
-        bits = (codes == ord("1")) | (codes == ord("0"))
-        for at in np.flatnonzero(~bits).tolist():
-            if not text[at].isspace():
-                raise UsageError(f"{name}: character {text[at]!r} at position {position + at} "
-                                 f"is not a bit (0 or 1)")
-        position += len(text)
-        if bits.any():
-            found = True
-            yield (codes[bits] == ord("1")).astype(np.int64)
-    if not found:
-        raise UsageError(f"{name}: no bits given")

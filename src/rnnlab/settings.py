@@ -42,14 +42,15 @@ class Settings:
         return getattr(self.config, name)
 
 
-def resolve(config: TrainConfig) -> Settings:
+def resolve(config: TrainConfig, given=()) -> Settings:
     """The settings of a new run: the initial weights' kind, what the task fixes (for
     text, its file's characters and length), the held-out parts of a text, a drawn seed
     and the run folder filled in where the user left them open; then every setting
-    checked. ConfigError names the first that cannot work."""
+    checked. ConfigError names the first that cannot work. `given`: the names of the
+    settings the user gave (the command line's), each of them set even at its default."""
     config.check_settings()
     task = TASKS[config.task]
-    _check_meaningful(config, task, filled=False)
+    _check_meaningful(config, task, filled=False, given=given)
     if config.init is None:
         tutorial = task.tutorial and CELLS[config.cell].tutorial
         config = config.replace(init="tutorial" if tutorial else "glorot")
@@ -174,20 +175,26 @@ def _settings_of(config: TrainConfig) -> Settings:
     task, cell, gradient = TASKS[config.task], CELLS[config.cell], GRADIENTS[config.gradient]
     task.check(config)
     _check_meaningful(config, task, filled=True)
+    if cell.scan and config.init == "tutorial":
+        raise ConfigError(f"--init tutorial (uniform [0, 1)) is for the cells written as the "
+                          f"tutorial's; --cell {cell.name} starts from its paper's "
+                          f"initialisation (--init glorot)")
     settings = Settings(config, task, cell, gradient)
     gradient.check(settings)
     check_fits(settings)
     return settings
 
 
-def _check_meaningful(config: TrainConfig, task: Task, filled: bool) -> None:
-    """One rule for every setting a task has no use for (task.ignores): it may not be set.
-    ConfigError names it and the tasks it is for. `filled`: the task has filled in what
-    it fixes itself (a text's series length), which is then no longer the user's."""
+def _check_meaningful(config: TrainConfig, task: Task, filled: bool, given=()) -> None:
+    """One rule for every setting a task has no use for (task.ignores): it may not be set
+    (given, or away from its default). ConfigError names it and the tasks it is for.
+    `filled`: the task has filled in what it fixes itself (a text's series length),
+    which is then no longer the user's."""
     defaults = TrainConfig()
     fixed = set(task.fixes) if filled else set()
     for name in task.ignores():
-        if name in fixed or getattr(config, name) == getattr(defaults, name):
+        if name in fixed or (name not in given
+                             and getattr(config, name) == getattr(defaults, name)):
             continue
         users = [t.name for t in TASKS.values() if name not in t.ignores()]
         why = task.note.get(name) or DEFAULT_NOTES.get(name, "")

@@ -200,13 +200,13 @@ def run_worker(plan: Plan, out: str, storage_url: str | None = None,
             storage.set_trial_state_values(trial_id, TrialState.COMPLETE,
                                            values=[trial_value(rows)])
         except finished:  # presumed dead meanwhile: the unit was handed on
-            log(f"unit {unit + 1}/{len(units)}: another worker took it over while this one "
+            log(f"population {unit + 1}/{len(units)}: another worker took it over while this one "
                 f"trained it (its heartbeat came too late); that worker's result will stand")
             continue
         trained += 1
-        log(f"unit {unit + 1}/{len(units)}: {count(len(members), 'network')} trained "
+        log(f"population {unit + 1}/{len(units)}: {count(len(members), 'network')} trained "
             f"together in {time.perf_counter() - started:.1f} s "
-            f"({count(len(complete) + 1, 'unit')} finished)")
+            f"({len(complete) + 1} of {len(units)} finished)")
     rows = collect_rows(study, len(units))
     write_results(plan, rows, out)
     return {"trained": trained, "units": len(units), "rows": len(rows), "storage": storage_url}

@@ -20,6 +20,9 @@ import os
 
 import numpy as np
 
+from rnnlab.errors import UsageError
+from rnnlab.run import writes
+
 MAX_LENGTH = 20_000        # steps of the stretch
 MAX_VALUES = 16_000_000    # units x steps on the page (one byte each): about 21 MB at most
 DEFAULT_LENGTH = 2000
@@ -224,3 +227,29 @@ def _write(data: dict, path: str) -> str:
     text = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")  # no </script> inside
     write_atomic(path, template.replace("/*DATA*/null", text))
     return path
+
+
+def check_request(args, config) -> None:
+    """UsageError naming what cannot work in an `rnnlab inspect` command line for a run
+    of `config`, before TensorFlow loads and before any work."""
+    task = config.task
+    length = DEFAULT_LENGTH if args.length is None else args.length
+    if not 1 <= length <= MAX_LENGTH:
+        raise UsageError(f"--length must be an integer from 1 to {MAX_LENGTH:,}, got {length}")
+    values = page_values(config, length)
+    if values > MAX_VALUES:
+        raise UsageError(f"--length {length} would put {values:,} unit values on the page (at "
+                         f"most {MAX_VALUES:,}, about 21 MB); try --length "
+                         f"{MAX_VALUES // (values // length)}")
+    if not 0 <= args.seed < 2**32:
+        raise UsageError(f"--seed must be in [0, 2**32), got {args.seed}")
+    if args.split is not None and task.synthetic:
+        raise UsageError(f"--split is for text and words runs; {args.run_dir!r} is a --task "
+                         f"{task.name} run, whose page shows fresh data (--seed)")
+    fractions = {"val": config.val_fraction, "test": config.test_fraction}
+    if args.split in fractions and not fractions[args.split]:
+        raise UsageError(f"run {args.run_dir!r} holds no {args.split} part of its file; try "
+                         f"--split train")
+    out = args.out or os.path.join(args.run_dir, "inspect.html")
+    writes.check_target(out, "--out")
+    writes.check_output_folder(os.path.dirname(os.path.abspath(out)), "--out folder", named=out)

@@ -92,17 +92,20 @@ def write_report(sweeps: list, out: str, solved: float) -> str:
                   f" x {count(len(plan.seeds), 'seed')}, "
                   f"{count(plan.base.get('epochs', 10), 'epoch')} each.", ""]
         if (n0, n1) == ("echo_step", "truncation"):
-            lines += ["How to read it: an echo of k steps can be learnt only when the "
-                      "truncation exceeds k, so that the input and the target that repeats "
-                      "it fall in one window and a gradient connects them: the bright "
-                      "triangle below the diagonal. Past it, a network sees the target "
-                      "but no gradient tells it which input caused it, and it stays near "
-                      "chance (0.5). Near the diagonal, learning is slower and depends on "
-                      "the seed.", ""]
+            lines += ["How to read it: a gradient connects a target to the input it "
+                      "repeats, k steps back, only when the truncation exceeds k, so that "
+                      "both fall in one window: the bright triangle below the diagonal. "
+                      "What the carried state holds without that credit can still be "
+                      "read: the last step's input is in the state whatever the weights, "
+                      "so a truncation of 1 learns an echo of 1, and some seeds read a lag "
+                      "or two past their windows. Further past it, a network sees the "
+                      "target but no gradient tells it which input caused it, and it stays "
+                      "near chance (0.5). Near the diagonal, learning is slower and "
+                      "depends on the seed.", ""]
         pictures = save_heatmaps(plan, rows, page_dir, solved, prefix=f"{stem}-{name}-")
         for path, caption in zip(pictures, ("Final accuracy, mean over seeds",
                                             f"Epochs to accuracy {solved}, median over "
-                                            f"seeds (blank: not solved)")):
+                                            f"seeds (grey: not solved)")):
             target = os.path.basename(path)
             lines += [f"![{caption}]({target})", "", f"*{caption}.*", ""]
         what = (f"Values of {n0} learnt by every seed (final accuracy >= {solved}), and in "

@@ -34,6 +34,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from rnnlab import lazytf as tf
+from rnnlab.nn import scan_cells
 
 SMALL_STEP_PRODUCT = 128
 
@@ -152,6 +153,8 @@ class Cell:
     gates_saved: Optional[int] = None  # which of `step`'s saved tensors holds the gates'
                                        # activations [.., gates * units], if it has gates
     gate_names: tuple = ()            # their blocks' names; a "*" ends a sigmoid's
+    scan: Optional[object] = None     # a scan cell's maths (nn/scan_cells.py): the whole
+                                      # window at once, its step, its block's weights
     help: str = ""
 
     @property
@@ -162,14 +165,19 @@ class Cell:
     @property
     def floats_per_step(self) -> int:
         """Floats per unit and row that a step keeps for the backward pass: the state,
-        what `step` saves besides, the pre-activation gradients."""
+        what `step` saves besides, the pre-activation gradients (a scan cell's block,
+        through GradientTape: its hidden width's worth a few times, its MLP's)."""
+        if self.scan:
+            return 8 * scan_cells.EXPANSION + 3 * scan_cells.FEED_FORWARD
         return len(self.parts) + sum(self.saved) + self.gates * self.dz_parts
 
     def init(self, rng: np.random.RandomState, inputs: int, units: int, init: str) -> dict:
         """Numpy weights of one layer: {"W": [inputs + units, gates*units], "b": [bias
         rows, gates*units]}. tutorial: uniform [0, 1) as the tutorial's rand; glorot:
         uniform +-sqrt(6 / (fan_in + fan_out)) per gate block. Biases start at zero, but
-        for the LSTM's forget gate at 1."""
+        for the LSTM's forget gate at 1. A scan cell's block: scan_cells.block_init."""
+        if self.scan:
+            return scan_cells.block_init(self.scan, rng, inputs, units, init)
         shape = (inputs + units, self.gates * units)
         W = rng.rand(*shape) if init == "tutorial" else glorot(rng, inputs + units, units, shape)
         b = np.zeros((self.bias_rows, self.gates * units))
@@ -203,8 +211,21 @@ GRU = Cell("gru", gru_step, gru_back, gates=3, bias_rows=2, saved=(3, 1), gates_
            gate_names=("update*", "reset*", "candidate"),
            help="gated recurrent unit, Keras's (reset gate after the recurrent product)")
 
+
+
+def _scan_cell(name: str, help: str) -> Cell:
+    """A scan cell's entry: its block's weights in order, its state's parts."""
+    scan = scan_cells.SCANS[name]
+    block = scan_cells.BLOCK
+    return Cell(name, None, None, parts=scan.parts, scan=scan, help=help,
+                params=block[:2] + scan.params + block[2:])
+
+
 CELLS = {cell.name: cell for cell in (
     VANILLA, LSTM, GRU,
     _keras_twin(VANILLA, "keras-simple", "SimpleRNNCell"),
     _keras_twin(LSTM, "keras-lstm", "LSTMCell"),
-    _keras_twin(GRU, "keras-gru", "GRUCell"))}
+    _keras_twin(GRU, "keras-gru", "GRUCell"),
+    _scan_cell("mingru", "minGRU (Feng et al. 2024), trained by a parallel scan"),
+    _scan_cell("minlstm", "minLSTM (Feng et al. 2024), trained by a parallel scan"),
+    _scan_cell("lru", "the linear recurrent unit (Orvieto et al. 2023), a parallel scan"))}

@@ -92,8 +92,7 @@ class RNN(tf.Module):
         self.E = tf.Variable(params["E"], dtype=self.dtype, name="E") if "E" in params else None
         # The input symbols (or numbers per step): the embedding's rows, else the first
         # layer's inputs.
-        self.num_inputs = (params["E"].shape[-2] if "E" in params else
-                           params["cells"][0]["W"].shape[-2] - self.cells[0].units)
+        self.num_inputs = params["E"].shape[-2] if "E" in params else self.cells[0].inputs
         self.dropout = dropout  # between layers and before the output layer, in training
 
     @property
@@ -176,6 +175,9 @@ class RNN(tf.Module):
         A loop over time (tf.scan), not unrolled at trace time: XLA compiles an unrolled
         50-step LSTM and its gradient for over a minute, the loop in seconds.
         """
+        if self.cell.scan:
+            return self._run_layers(x, state, masks)
+
         def step(carry, inputs):
             logits_t, new_state = self.step(inputs[0], carry[1], inputs[1:])
             return logits_t, new_state
@@ -186,6 +188,31 @@ class RNN(tf.Module):
         time_major = tf.experimental.numpy.moveaxis(x, self.time_axis, 0)
         logits, states = tf.scan(step, (time_major, *(masks or ())), initializer=(first, state))
         return logits, tuple(states)
+
+    def _run_layers(self, x, state, masks=None):
+        """run() for cells that take a whole window at once (the scan cells): layer by
+        layer, each over all steps."""
+        time_major = tf.experimental.numpy.moveaxis(x, self.time_axis, 0)
+        h = self._encode_all(time_major)
+        states = []
+        for depth, (layer, s) in enumerate(zip(self.cells, self.split_state(state))):
+            h, along = layer.run(h, s)
+            states.extend(along)
+            if masks:
+                h = h * masks[depth]
+        return h @ self.W2 + self.b2, tuple(states)
+
+    def _encode_all(self, x):
+        """encode() for every step at once: [T, B(, channels)] -> [T, B, inputs]."""
+        if x.shape.rank == len(self.population_shape) + 3:
+            return tf.cast(x, self.dtype)
+        if self.E is not None:  # a population's members each their own rows
+            ids = tf.experimental.numpy.moveaxis(tf.cast(x, tf.int32), 0, -1)
+            rows = embed(self.E, ids, bool(self.population_shape))  # [(P,) B, T, N]
+            return tf.experimental.numpy.moveaxis(rows, -2, 0)
+        if self.num_inputs == 1:
+            return tf.cast(x, self.dtype)[..., None]
+        return tf.one_hot(tf.cast(x, tf.int32), self.num_inputs, dtype=self.dtype)
 
     def unroll(self, x_window, state, carry_at: int | None = None, masks=None):
         """run() along a window -> (logits [T, batch, C], the state after step `carry_at`

@@ -166,7 +166,9 @@ class Online:
                ("--stride (its windows are the intervals between updates)",
                 settings.stride not in (None, settings.truncation)),
                (f"--cell {settings.cell.name} (Keras's: its equations are not the table's)",
-                bool(settings.cell.keras))]
+                bool(settings.cell.keras)),
+               (f"--cell {settings.cell.name} (a scan cell: its window is one parallel scan)",
+                bool(settings.cell.scan))]
         for what, refused in why:
             if refused:
                 raise ConfigError(f"--gradient {self.name} trains one layer of a cell of "

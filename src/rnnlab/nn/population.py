@@ -26,7 +26,8 @@ class PopulationRNN(RNN):
         """members: each network's init_params; every parameter the cell has is stacked."""
         cell = _entry(cell)
         stacked = {
-            "cells": [{k: np.stack([m["cells"][layer][k] for m in members]) for k in cell.params}
+            "cells": [{k: np.stack([m["cells"][layer][k] for m in members])
+                       for k in cell.params if k in members[0]["cells"][layer]}
                       for layer in range(len(members[0]["cells"]))],
             **{k: np.stack([m[k] for m in members]) for k in ("W2", "b2", "E") if k in members[0]}}
         super().__init__(stacked, cell, regression, name="population", dropout=dropout)

@@ -9,6 +9,7 @@ import time
 
 import numpy as np
 
+from rnnlab.config import count
 from rnnlab.errors import TrainingDiverged, WriteError
 from rnnlab.run import live, runfiles, writes
 from rnnlab.run.records import PANEL_ROWS, Snapshot
@@ -84,7 +85,8 @@ class Console(Observer):
             best = progress.epoch - 1 - progress.stale
             which = "validation" if self.validation(progress) else "training"
             self.out.write(f"Stopping early: the {which} loss has not improved for "
-                           f"{progress.stale} epochs (--patience {self.config.patience}); the "
+                           f"{count(progress.stale, 'epoch')} (--patience "
+                           f"{self.config.patience}); the "
                            f"best, {progress.best_loss:.4f}, was epoch {best}'s\n")
         self.out.flush()
 

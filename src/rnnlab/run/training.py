@@ -115,7 +115,7 @@ def check_unfinished(settings: Settings, progress: Progress, run_dir: str) -> No
                           f"pass --epochs N with N > {progress.epoch} to extend it")
     if settings.patience and progress.stale >= settings.patience:
         raise ConfigError(f"run {run_dir!r} stopped early after epoch {progress.epoch - 1}: its "
-                          f"loss had not improved for {progress.stale} epochs; pass --patience "
+                          f"loss had not improved for {count(progress.stale, 'epoch')}; pass --patience "
                           f"N with N > {progress.stale} to go on")
     if len(progress.epoch_losses) != settings.num_windows:
         raise ConfigError(f"run {run_dir!r}: its checkpoint does not fit its config.json")
