@@ -70,3 +70,31 @@ def test_init_tutorial_is_the_default_only_for_the_vanilla_echo_run():
     assert resolve(TrainConfig(task="dependency")).init == "glorot"
     glorot = init_params(np.random.RandomState(0), "vanilla", 1, 4, init="glorot")
     assert (glorot["cells"][0]["W"] < 0).any()
+
+
+@pytest.mark.parametrize("cell", [c for c in CELLS if not CELLS[c].keras])
+def test_a_layers_weight_count_in_closed_form_is_what_init_draws(cell):
+    """What the memory estimate counts (settings.memory_needed), for both kinds of layer."""
+    for inputs in (65, 16):
+        drawn = CELLS[cell].init(np.random.RandomState(0), inputs, 16, "glorot")
+        assert CELLS[cell].weights(inputs, 16) == sum(w.size for w in drawn.values())
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("cell", ["vanilla", "lstm", "gru"])
+def test_each_init_draws_what_its_entry_says(cell):
+    """orthogonal: Keras's (an orthonormal recurrent kernel, Glorot input kernel over all
+    gates); uniform: PyTorch's (everything within +-1/sqrt(units), two biases summed)."""
+    inputs, units, c = 3, 8, CELLS[cell]
+    W_h = init_params(np.random.RandomState(1), cell, 1, units, inputs, 2,
+                      "orthogonal")["cells"][0]["W"][inputs:]
+    np.testing.assert_allclose(W_h @ W_h.T, np.eye(units), atol=1e-12)  # [U, G*U]: rows
+    uniform = init_params(np.random.RandomState(1), cell, 1, units, inputs, 2, "uniform")
+    bound = 1 / np.sqrt(units)
+    layer = uniform["cells"][0]
+    assert np.abs(layer["W"]).max() <= bound and np.abs(uniform["W2"]).max() <= bound
+    assert np.abs(layer["W"]).max() > 0.9 * bound and (uniform["b2"] != 0).all()
+    assert layer["b"].shape[0] == c.bias_rows and np.abs(layer["b"]).max() <= (3 - c.bias_rows) * bound  # one row: the sum
+    if c.forget_bias:  # Keras's unit_forget_bias; PyTorch draws it like the rest
+        b = init_params(np.random.RandomState(1), cell, 1, units, inputs, 2, "orthogonal")
+        assert (b["cells"][0]["b"][:, units:2 * units] == 1).all()

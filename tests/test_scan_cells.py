@@ -181,7 +181,7 @@ def test_a_population_member_of_scan_cells_trains_as_its_single_run(tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--cell", "lru", "--init", "tutorial"], "--init tutorial (uniform [0, 1)) is for"),
+    (["--cell", "lru", "--init", "tutorial"], "--init tutorial is for the step-by-step cells"),
     (["--cell", "mingru", "--gradient", "rtrl"], "a scan cell: its window is one parallel"),
 ])
 def test_bad_settings_for_a_scan_cell_get_one_line(args, message, tmp_path, capsys):

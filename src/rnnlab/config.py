@@ -20,12 +20,13 @@ from rnnlab.data.tasks import TASKS as _TASKS
 from rnnlab.errors import ConfigError
 from rnnlab.nn.cells import CELLS as _CELLS
 from rnnlab.nn.gradients import GRADIENTS as _GRADIENTS
+from rnnlab.nn.inits import INITS as _INITS
 
 PLOT_MODES = ("auto", "live", "file", "none")
 CELLS = tuple(_CELLS)
 TASKS = tuple(_TASKS)
 GRADIENTS = tuple(_GRADIENTS)
-INITS = ("tutorial", "glorot")
+INITS = tuple(_INITS)
 OPTIMIZERS = ("adagrad", "sgd", "momentum", "rmsprop", "adam")
 # Each optimizer's customary learning rate: Keras's defaults, the tutorial's for Adagrad.
 DEFAULT_RATES = {"adagrad": 0.3, "sgd": 0.01, "momentum": 0.01, "rmsprop": 0.001,
@@ -73,9 +74,9 @@ class TrainConfig:
     layers: int = _opt(1, "stacked recurrent layers", most=1000)
     gradient: str = _opt("tbptt", "how a window's gradients are computed: " + "; ".join(
         f"{g.name}: {g.help}" for g in _GRADIENTS.values()), choices=GRADIENTS)
-    init: Optional[str] = _opt(None, "initial weights: tutorial (uniform [0, 1)) or glorot "
-                               "(default: tutorial for the vanilla cell on the echo task, "
-                               "else glorot)", choices=INITS)
+    init: Optional[str] = _opt(None, "initial weights: " + "; ".join(
+        f"{i.name}: {i.help}" for i in _INITS.values()) + " (default: tutorial for the "
+        "vanilla cell on the echo task, else glorot)", choices=INITS)
     task: str = _opt("echo", "echo: the tutorial's; dependency: y depends on x 3 and 8 "
                      "steps back (R2RT); copy: recall 10 symbols; adding: sum the two marked "
                      "values of each episode; text: next character of --data; words: next "

@@ -175,10 +175,9 @@ def _settings_of(config: TrainConfig) -> Settings:
     task, cell, gradient = TASKS[config.task], CELLS[config.cell], GRADIENTS[config.gradient]
     task.check(config)
     _check_meaningful(config, task, filled=True)
-    if cell.scan and config.init == "tutorial":
-        raise ConfigError(f"--init tutorial (uniform [0, 1)) is for the cells written as the "
-                          f"tutorial's; --cell {cell.name} starts from its paper's "
-                          f"initialisation (--init glorot)")
+    if cell.scan and config.init != "glorot":
+        raise ConfigError(f"--init {config.init} is for the step-by-step cells; --cell "
+                          f"{cell.name} starts from its paper's initialisation (--init glorot)")
     settings = Settings(config, task, cell, gradient)
     gradient.check(settings)
     check_fits(settings)
@@ -256,11 +255,10 @@ def check_population(members: list) -> Settings:
 def memory_needed(settings: Settings) -> dict:
     """Roughly how many bytes a run of `settings` holds at once, by what holds them (in
     closed form: no loop over a number a user gave)."""
-    gates, units, layers = settings.cell.gates, settings.state_size, settings.layers
+    cell, units, layers = settings.cell, settings.state_size, settings.layers
     inputs = settings.embedding or settings.num_inputs
     embedding = settings.num_inputs * settings.embedding if settings.embedding else 0
-    params = (inputs + units + 2) * gates * units                   # the first layer
-    params += (layers - 1) * (2 * units + 2) * gates * units        # the layers above it
+    params = cell.weights(inputs, units) + (layers - 1) * cell.weights(units, units)
     params += (units + 1) * settings.num_classes
     overlap = settings.truncation / settings.step_size  # windows overlap with --stride
     per_weight = 8 + 4 * 4  # drawn in float64; weights, optimizer slots, gradients, temporaries

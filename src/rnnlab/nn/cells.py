@@ -35,6 +35,7 @@ import numpy as np
 
 from rnnlab import lazytf as tf
 from rnnlab.nn import scan_cells
+from rnnlab.nn.inits import INITS
 
 SMALL_STEP_PRODUCT = 128
 
@@ -48,12 +49,6 @@ def matmul(a, b):
     if b.shape.rank == 3 and b.shape[-2] * b.shape[-1] <= SMALL_STEP_PRODUCT:
         return tf.reduce_sum(a[..., :, None] * b[:, None, :, :], axis=-2)
     return a @ b
-
-
-def glorot(rng: np.random.RandomState, fan_in: int, fan_out: int, shape) -> np.ndarray:
-    """Glorot's uniform initialisation: +-sqrt(6 / (fan_in + fan_out))."""
-    limit = np.sqrt(6.0 / (fan_in + fan_out))
-    return rng.uniform(-limit, limit, shape)
 
 
 # --- the equations -------------------------------------------------------------------
@@ -171,19 +166,19 @@ class Cell:
             return 8 * scan_cells.EXPANSION + 3 * scan_cells.FEED_FORWARD
         return len(self.parts) + sum(self.saved) + self.gates * self.dz_parts
 
+    def weights(self, inputs: int, units: int) -> int:
+        """How many weights one layer has (in closed form: no arrays drawn)."""
+        if self.scan:
+            return scan_cells.block_weights(self.scan, inputs, units)
+        return (inputs + units + self.bias_rows) * self.gates * units
+
     def init(self, rng: np.random.RandomState, inputs: int, units: int, init: str) -> dict:
         """Numpy weights of one layer: {"W": [inputs + units, gates*units], "b": [bias
-        rows, gates*units]}. tutorial: uniform [0, 1) as the tutorial's rand; glorot:
-        uniform +-sqrt(6 / (fan_in + fan_out)) per gate block. Biases start at zero, but
-        for the LSTM's forget gate at 1. A scan cell's block: scan_cells.block_init."""
+        rows, gates*units]}, drawn as nn/inits.py's entry `init` draws them; a scan
+        cell's block as its paper's (scan_cells.block_init)."""
         if self.scan:
-            return scan_cells.block_init(self.scan, rng, inputs, units, init)
-        shape = (inputs + units, self.gates * units)
-        W = rng.rand(*shape) if init == "tutorial" else glorot(rng, inputs + units, units, shape)
-        b = np.zeros((self.bias_rows, self.gates * units))
-        if self.forget_bias:
-            b[:, units:2 * units] = 1.0
-        return {"W": W, "b": b}
+            return scan_cells.block_init(self.scan, rng, inputs, units)
+        return INITS[init].layer(rng, self, inputs, units)
 
     def split(self, W, b, units: int):
         """W, b -> (W_x, b_x, W_h, b_h): the input and recurrent halves."""

@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from rnnlab._tf import tf
-from rnnlab.nn.cells import CELLS, Cell, glorot, matmul
+from rnnlab.nn.cells import CELLS, Cell, matmul
+from rnnlab.nn.inits import INITS
 from rnnlab.nn.layers import make_layer
 from rnnlab.nn.losses import masked_mean_loss, squared_error_loss
 
@@ -31,11 +32,7 @@ def init_params(rng: np.random.RandomState, cell="vanilla", layers: int = 1,
     for layer in range(layers):
         inputs = (embedding or num_inputs) if layer == 0 else state_size
         cells.append(cell.init(rng, inputs, state_size, init))
-    if init == "tutorial":
-        W2 = rng.rand(state_size, num_classes)
-    else:
-        W2 = glorot(rng, state_size, num_classes, (state_size, num_classes))
-    params = {"cells": cells, "W2": W2, "b2": np.zeros((1, num_classes))}
+    params = {"cells": cells, **INITS[init].output(rng, state_size, num_classes)}
     if embedding:
         params["E"] = rng.uniform(-0.1, 0.1, (num_inputs, embedding))
     return params

@@ -90,6 +90,9 @@ class MinGRU:
     def hidden(self, width: int) -> int:
         return EXPANSION * width
 
+    def weights(self, width: int, hidden: int) -> int:
+        return 2 * (width + 1) * hidden
+
     def init(self, rng, width: int, hidden: int) -> dict:
         return {"W_z": glorot(rng, width, hidden), "b_z": np.zeros(hidden),
                 "W_h": glorot(rng, width, hidden), "b_h": np.zeros(hidden)}
@@ -112,6 +115,9 @@ class MinLSTM:
 
     def hidden(self, width: int) -> int:
         return EXPANSION * width
+
+    def weights(self, width: int, hidden: int) -> int:
+        return 3 * (width + 1) * hidden
 
     def init(self, rng, width: int, hidden: int) -> dict:
         out = {}
@@ -145,6 +151,9 @@ class LRU:
 
     def hidden(self, width: int) -> int:
         return width
+
+    def weights(self, width: int, hidden: int) -> int:
+        return 3 * hidden + 4 * width * hidden + width  # nu, theta, gamma; B, C; D
 
     def init(self, rng, width: int, hidden: int) -> dict:
         """The paper's ring initialisation and its normalised, Glorot-scaled B and C."""
@@ -190,11 +199,10 @@ class LRU:
 SCANS = {cell.name: cell for cell in (MinGRU(), MinLSTM(), LRU())}
 
 
-def block_init(scan, rng: np.random.RandomState, inputs: int, width: int, init: str) -> dict:
+def block_init(scan, rng: np.random.RandomState, inputs: int, width: int) -> dict:
     """A block's weights: its input projection (first block, inputs not `width` wide),
     two RMSNorm scales, the cell's, the cell's output projection (minGRU, minLSTM),
-    and its MLP's. `init` is Glorot's for the projections whatever it says (the
-    tutorial's all-positive uniform would saturate them)."""
+    and its MLP's, the projections Glorot's."""
     hidden = scan.hidden(width)
     weights = {}
     if inputs != width:
@@ -209,6 +217,14 @@ def block_init(scan, rng: np.random.RandomState, inputs: int, width: int, init: 
     weights["W_ff_2"] = glorot(rng, FEED_FORWARD * width, width)
     weights["b_ff_2"] = np.zeros(width)
     return weights
+
+
+def block_weights(scan, inputs: int, width: int) -> int:
+    """How many weights block_init draws, in closed form."""
+    hidden = scan.hidden(width)
+    count = (inputs * width if inputs != width else 0) + 2 * width      # W_in, norms
+    count += scan.weights(width, hidden) + (hidden * width if scan.projects_out else 0)
+    return count + 2 * FEED_FORWARD * width * width + (FEED_FORWARD + 1) * width  # MLP
 
 
 BLOCK = ("W_in", "norm_1", "W_out", "norm_2", "W_ff_1", "b_ff_1", "W_ff_2", "b_ff_2")
