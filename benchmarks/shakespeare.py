@@ -2,14 +2,15 @@
 the same wall time: validation loss as time goes, characters per second.
 
     python benchmarks/shakespeare.py [FILE] [--minutes 10] [--frameworks rnnlab keras torch]
-                                     [--learning-rate 0.002] [--torch-python PATH]
-                                     [--out DIR]
+                                     [--learning-rate 0.002] [--dropout 0]
+                                     [--init INIT] [--torch-python PATH] [--out DIR]
 
 FILE: tiny Shakespeare (data/tinyshakespeare.txt, the default). All three: characters
 one-hot, a 2-layer LSTM of 256 units, a dense layer to the characters, windows of 100,
 batch 64 (64 rows, each a contiguous part of the training text, the state carried from
 window to window and detached at its edges), Adam, gradients clipped to a global norm
-of 5; the file split by position into 90% training, 5% validation, 5% test, as rnnlab
+of 5; --dropout on each LSTM layer's outputs (between the layers and before the dense
+layer, a fresh mask each step, as rnnlab drops); the file split by position into 90% training, 5% validation, 5% test, as rnnlab
 splits it (its --val-fraction and --test-fraction defaults). Validation loss (nats per
 character) after each epoch, on the validation part with the state carried across its
 windows, in 64 rows; the clock runs from each one's start (imports, compilation and
@@ -68,13 +69,14 @@ def rows(ids: np.ndarray, batch: int, T: int):
     return cut(x), cut(y)
 
 
-def run_rnnlab(path, minutes, rate, out) -> list:
+def run_rnnlab(path, minutes, rate, out, dropout=0.0, init=None) -> list:
     """[(seconds since start, epoch, val loss, chars/s)] from a real `rnnlab train`."""
     command = [sys.executable, "-m", "rnnlab", "train", "--task", "text", "--data", path,
                "--cell", "lstm", "--layers", "2", "--state-size", "256", "--truncation", "100",
                "--batch-size", "64", "--optimizer", "adam", "--learning-rate", str(rate),
                "--clip", "5", "--epochs", "1000", "--plot", "none", "--seed", "0",
-               "--log-every", "1000", "--out", out, "--force"]
+               "--log-every", "1000", "--out", out, "--force", "--dropout", str(dropout)]
+    command += ["--init", init] if init else []
     started = time.perf_counter()
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                             text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
@@ -98,7 +100,7 @@ def run_rnnlab(path, minutes, rate, out) -> list:
     return [(t, e, v, chars / s) for (t, e, v), s in zip(points, seconds)]
 
 
-def run_keras(path, minutes, rate) -> list:
+def run_keras(path, minutes, rate, dropout=0.0) -> list:
     started = time.perf_counter()
     sys.path.insert(0, os.path.join(HERE, "..", "src"))
     from rnnlab._tf import tf  # noqa: F401  (TensorFlow as rnnlab loads it: quiet, same flags)
@@ -113,6 +115,7 @@ def run_keras(path, minutes, rate) -> list:
     h = inputs
     for _ in range(SETTINGS["layers"]):
         h = keras.layers.LSTM(SETTINGS["units"], return_sequences=True, stateful=True)(h)
+        h = keras.layers.Dropout(dropout)(h) if dropout else h
     model = keras.Model(inputs, keras.layers.Dense(V)(h))
     model.compile(optimizer=keras.optimizers.Adam(rate, global_clipnorm=SETTINGS["clip"]),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -136,7 +139,7 @@ def run_keras(path, minutes, rate) -> list:
     return points
 
 
-def run_torch(path, minutes, rate) -> list:
+def run_torch(path, minutes, rate, dropout=0.0) -> list:
     started = time.perf_counter()
     import torch
 
@@ -145,24 +148,27 @@ def run_torch(path, minutes, rate) -> list:
     ids, targets = torch.tensor(xw).transpose(1, 2), torch.tensor(yw).transpose(1, 2)
     vx, vy = (torch.tensor(a).transpose(1, 2) for a in rows(val, B, T))
     torch.manual_seed(0)
-    rnn = torch.nn.LSTM(V, SETTINGS["units"], SETTINGS["layers"])
+    rnn = torch.nn.LSTM(V, SETTINGS["units"], SETTINGS["layers"], dropout=dropout)
     out = torch.nn.Linear(SETTINGS["units"], V)
+    drop = torch.nn.Dropout(dropout)  # nn.LSTM drops between its layers, not after the last
     params = list(rnn.parameters()) + list(out.parameters())
     opt = torch.optim.Adam(params, lr=rate)
     eye = torch.eye(V)
     points = []
     while time.perf_counter() - started < minutes * 60:
         epoch_start, state = time.perf_counter(), None
+        rnn.train(), drop.train()
         for i in range(len(ids)):
             logits, state = rnn(eye[ids[i]], state)
             state = tuple(s.detach() for s in state)
-            loss = torch.nn.functional.cross_entropy(out(logits).reshape(-1, V),
+            loss = torch.nn.functional.cross_entropy(out(drop(logits)).reshape(-1, V),
                                                      targets[i].reshape(-1))
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, SETTINGS["clip"])
             opt.step()
         train_seconds = time.perf_counter() - epoch_start
+        rnn.eval(), drop.eval()
         with torch.no_grad():
             state, total = None, 0.0
             for i in range(len(vx)):
@@ -185,6 +191,8 @@ def main(argv=None) -> None:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--frameworks", nargs="+", default=["rnnlab", "keras", "torch"])
     parser.add_argument("--learning-rate", type=float, default=0.002)
+    parser.add_argument("--dropout", type=float, default=0.0)
+    parser.add_argument("--init", help="rnnlab's --init (default: its own default)")
     parser.add_argument("--torch-python", help="a Python with torch, if this one has none")
     parser.add_argument("--out", help="rnnlab's run folder (default: a temporary one)")
     parser.add_argument("--figure", help="also draw validation loss against minutes to this PNG")
@@ -199,26 +207,29 @@ def main(argv=None) -> None:
         for name in args.frameworks:
             if name == "rnnlab":
                 results[name] = run_rnnlab(path, args.minutes, args.learning_rate,
-                                           args.out or os.path.join(folder, "run"))
+                                           args.out or os.path.join(folder, "run"),
+                                           args.dropout, args.init)
             elif name == "keras":
-                results[name] = run_keras(path, args.minutes, args.learning_rate)
+                results[name] = run_keras(path, args.minutes, args.learning_rate, args.dropout)
             else:
                 try:
                     import torch  # noqa: F401
-                    results[name] = run_torch(path, args.minutes, args.learning_rate)
+                    results[name] = run_torch(path, args.minutes, args.learning_rate,
+                                              args.dropout)
                 except ImportError:
                     if not args.torch_python:
                         print("PyTorch skipped: torch is not installed here (pip install "
                               "torch, or --torch-python PATH).")
                         continue
                     done = subprocess.run([args.torch_python, __file__, path, "--torch-part",
-                                           json.dumps([args.minutes, args.learning_rate])],
+                                           json.dumps([args.minutes, args.learning_rate,
+                                                       args.dropout])],
                                           capture_output=True, text=True, check=True)
                     results[name] = json.loads(done.stdout.strip().splitlines()[-1])
             print(f"{name}: " + ", ".join(f"{t:.0f}s {v:.3f}" for t, _, v, _ in results[name]),
                   flush=True)
     print(f"\n2-layer LSTM of 256, windows of 100, batch 64, Adam {args.learning_rate}, "
-          f"clip 5, {args.minutes:g} minutes each; validation loss in nats per character "
+          f"clip 5, dropout {args.dropout:g}, {args.minutes:g} minutes each; validation loss in nats per character "
           f"(bits: / ln 2)\n")
     print("| framework | epochs | chars/s (median) | best validation loss | at minutes "
           "2, 5, 10 |")
@@ -228,6 +239,10 @@ def main(argv=None) -> None:
                           if m <= args.minutes)
         print(f"| {name} | {len(points)} | {np.median([p[3] for p in points]):,.0f} | "
               f"{min(p[2] for p in points):.3f} | {marks} |")
+    minutes = range(1, int(args.minutes) + 1)
+    print("\nbest validation loss by minute " + " ".join(f"{m:>6}" for m in minutes))
+    for name, points in results.items():
+        print(f"{name:>30} " + " ".join(f"{best_by(points, m * 60):6.3f}" for m in minutes))
     if args.figure:
         draw(results, args.figure)
 

@@ -36,6 +36,7 @@ CASES = [
     (["train", "--truncation", "2.5"], "'2.5' is not an integer"),
     (["train", "--learning-rate", "0"], "--learning-rate must be a positive number"),
     (["train", "--learning-rate", "nan"], "--learning-rate must be a positive number"),
+    (["train", "--learning-rate", "1e300"], "--learning-rate must be at most 3.4e+38"),
     (["train", "--learning-rate", "fast"], "'fast' is not a number"),
     (["train", "--series-length", "50001"], "not divisible by --batch-size 5"),
     (["train", "--truncation", "20000"], "longer than a row"),

@@ -6,6 +6,7 @@ import os
 import resource
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -182,6 +183,51 @@ def test_a_full_disk_stops_training_with_one_line_and_keeps_what_was_saved(tmp_p
     finally:
         if disk is not None:
             subprocess.run(["umount", str(disk)])
+
+
+def test_a_disk_full_before_the_command_begins_is_one_line(tmp_path):
+    """Nothing fits, not even the folder's lock: train and sweep say so (exit 4)."""
+    disk = small_disk(tmp_path / "disk", 200)
+    if disk is None:
+        pytest.skip("mounting a small file system needs root and a kernel that lets it")
+    try:
+        subprocess.run(["dd", "if=/dev/zero", f"of={disk}/fill", "bs=1k", "count=400"],
+                       capture_output=True)
+        for command in (["train", "--epochs", "1", "--series-length", "5000", "--plot", "none"],
+                        ["sweep", "--grid", "echo_step=1,2", "--epochs", "1",
+                         "--series-length", "2000"]):
+            done = rnnlab(*command, "--out", str(disk / command[0]))
+            assert done.returncode == 4, done.stderr
+            (line,) = done.stderr.strip().splitlines()
+            assert line.startswith("rnnlab: error: cannot write ") and "--storage" not in line
+            assert "No space left on device" in line or "disk is full" in line
+    finally:
+        subprocess.run(["umount", str(disk)])
+
+
+@pytest.mark.parametrize("kind", ["fifo", "link", "not rnnlab's"])
+def test_a_config_json_rnnlab_did_not_write_is_never_replaced(kind, tmp_path):
+    """A folder holding only a config.json is a run stopped before its first checkpoint
+    only when that file is a run's; a pipe, a link or the user's own file stays."""
+    folder = tmp_path / "out"
+    folder.mkdir()
+    config = folder / "config.json"
+    if kind == "fifo":
+        os.mkfifo(config)
+    elif kind == "link":
+        (tmp_path / "mine.json").write_text('{"task": "echo", "truncation": 15, "state_size": 4}')
+        config.symlink_to(tmp_path / "mine.json")
+    else:
+        config.write_text('{"my": "notes"}')
+    done = rnnlab("train", "--epochs", "1", "--series-length", "5000", "--plot", "none",
+                  "--out", str(folder))
+    assert done.returncode == 2 and "already holds files" in done.stderr, done.stderr
+    assert os.listdir(folder) == ["config.json"] or sorted(os.listdir(folder)) == [
+        ".lock", "config.json"]
+    assert {"fifo": stat.S_ISFIFO, "link": stat.S_ISLNK, "not rnnlab's": stat.S_ISREG}[kind](
+        os.lstat(config).st_mode)
+    if kind == "not rnnlab's":
+        assert config.read_text() == '{"my": "notes"}'
 
 
 def read_only(folder) -> dict:

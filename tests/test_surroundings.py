@@ -220,6 +220,12 @@ def test_a_run_folder_named_with_odd_bytes_is_refused_in_one_line(tmp_path):
     (line,) = done.stderr.decode().strip().splitlines()
     assert "holds bytes that are not UTF-8" in line and "run-\\xff\\xfe" in line
     assert not os.path.exists(odd)
+    sweep = os.path.join(os.path.dirname(__file__), "data", "before-reshape", "sweep")
+    page = os.path.join(os.fsencode(tmp_path), b"page-\xfd.md")
+    done = subprocess.run(CLI + ["report", sweep, "--out", page], capture_output=True,
+                          env=ENV, timeout=300)
+    assert done.returncode == 2 and b"holds bytes that are not UTF-8" in done.stderr
+    assert os.listdir(tmp_path) == []  # nor its heatmaps
 
 
 def test_a_killed_export_leaves_nothing_and_the_next_one_works(echo_run, tmp_path):

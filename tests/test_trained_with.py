@@ -72,7 +72,7 @@ def edited(run, tmp_path, **changes):
     ({"learning_rate": 0.1}, "learning_rate is 0.1 there, 0.3 in the checkpoint"),
     ({"task": "dependency"}, "task is 'dependency' there, 'echo' in the checkpoint"),
     ({"epochs": None}, "it lacks epochs (2 in the checkpoint)"),
-    ({"echo_step": None, "seed": None}, "it lacks seed (3 in the checkpoint)"),
+    ({"echo_step": None, "seed": None}, "it lacks echo_step (3 in the checkpoint); it lacks seed"),
 ], ids=["echo_step", "learning_rate", "task", "no epochs", "no echo_step, no seed"])
 def test_a_hand_edited_config_is_not_resumed(changes, named, echo_run, tmp_path):
     run = edited(echo_run, tmp_path, **changes)

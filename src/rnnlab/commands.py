@@ -254,6 +254,7 @@ def cmd_report(args) -> int:
                 raise UsageError(f"{folder!r} holds no finished sweep (no {name})")
     if args.out is None:
         args.out = os.path.join(args.sweep_dirs[0], "report.md")
+    check_utf8_path(args.out, "--out")  # the page links its heatmaps by name
     writes.check_target(args.out, "--out")
     writes.check_output_folder(os.path.dirname(os.path.abspath(args.out)), "--out folder")
     from rnnlab.look.report import write_report

@@ -23,6 +23,7 @@ from rnnlab.nn.gradients import GRADIENTS as _GRADIENTS
 from rnnlab.nn.inits import INITS as _INITS
 
 PLOT_MODES = ("auto", "live", "file", "none")
+FLOAT32_MAX = 3.4028234663852886e38
 CELLS = tuple(_CELLS)
 TASKS = tuple(_TASKS)
 GRADIENTS = tuple(_GRADIENTS)
@@ -178,6 +179,9 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and not (_is_number(value) and 0 < value < float("inf")):
                 raise ConfigError(f"--{flag(name)} must be a positive number, got {value!r}")
+            if value is not None and value > FLOAT32_MAX:  # the compiled program's float32
+                raise ConfigError(f"--{flag(name)} must be at most {FLOAT32_MAX:.3g} (float32's "
+                                  f"largest number), got {value!r}")
         if self.lr_decay is not None and not (_is_number(self.lr_decay) and 0 < self.lr_decay <= 1):
             raise ConfigError(f"--lr-decay must be a number in (0, 1], got {self.lr_decay!r}")
         if not (_is_number(self.dropout) and 0 <= self.dropout < 1):

@@ -123,11 +123,11 @@ def check_against_checkpoint(settings: Settings, trained_with: str, run_dir: str
     differ = []
     for name, value in then.items():
         now = getattr(settings.config, name, value)
-        if name in exempt or now == value or {now, value} <= {None, 0}:  # None, 0: none
+        if name in exempt:
             continue
-        if name in settings.absent:
+        if name in settings.absent:  # even where its default is the value: a deleted key
             differ.append(f"it lacks {name} ({value!r} in the checkpoint)")
-        else:
+        elif not (now == value or {now, value} <= {None, 0}):  # None, 0: none
             differ.append(f"{name} is {getattr(settings.config, name)!r} there, {value!r} in "
                           f"the checkpoint")
     if differ:

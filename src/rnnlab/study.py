@@ -17,7 +17,7 @@ import threading
 import time
 import warnings
 
-from rnnlab.errors import ConfigError
+from rnnlab.errors import ConfigError, WriteError
 
 
 def default_storage(out: str) -> str:
@@ -48,8 +48,10 @@ def open_study(storage_url: str, study_name: str, plan, heartbeat: int):
             if isinstance(err, SQLAlchemyError) and attempt < 5:
                 time.sleep(0.5 * (attempt + 1))
                 continue
-            raise ConfigError(f"--storage {storage_url!r}: {err.__class__.__name__}: "
-                              f"{str(err).splitlines()[0] if str(err) else ''}") from None
+            reason = f"{err.__class__.__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+            if any(full in reason for full in ("disk is full", "readonly database", "disk I/O")):
+                raise WriteError(f"cannot write the sweep's study {storage_url}: {reason}") from None
+            raise ConfigError(f"--storage {storage_url!r}: {reason}") from None
     stored = study.user_attrs.get("plan")
     if stored is None:
         study.set_user_attr("plan", plan.to_json())

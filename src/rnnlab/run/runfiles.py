@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import json
 import os
 import shutil
 import socket
@@ -92,9 +93,13 @@ def exclusive(run_dir: str, create: bool = False):
         raise RunDirError(f"run folder {run_dir!r} is in use by {owner}; one process writes "
                           f"a run folder at a time") from None
     command = " ".join(["rnnlab"] + sys.argv[1:]) if sys.argv and sys.argv[0] else "python"
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{command[:300]} (pid {os.getpid()} on {socket.gethostname()}, since "
-                  f"{time.strftime('%Y-%m-%d %H:%M:%S')})\n".encode("utf-8", "backslashreplace"), 0)
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{command[:300]} (pid {os.getpid()} on {socket.gethostname()}, since "
+                      f"{time.strftime('%Y-%m-%d %H:%M:%S')})\n".encode("utf-8", "backslashreplace"), 0)
+    except OSError as err:  # a disk full before the command began
+        os.close(fd)
+        raise write_error(path, err) from None
     _HELD[key] = [fd, 1]
     try:
         yield
@@ -144,11 +149,25 @@ def check_run_dir(path: str, force: bool = False) -> bool:
     entries = set(os.listdir(path)) - {LOCK_FILE} if os.path.isdir(path) else set()
     if not entries or force:
         return False
-    if "config.json" in entries and entries <= set(RUN_FILES) and not has_checkpoint(path):
+    if ("config.json" in entries and entries <= set(RUN_FILES) and not has_checkpoint(path)
+            and _written_by_rnnlab(os.path.join(path, "config.json"))):
         return True
     raise RunDirError(f"run folder {path!r} already holds files; "
                       f"use --resume {path} to continue it, --force to overwrite it, "
                       f"or another --out")
+
+
+def _written_by_rnnlab(config_path: str) -> bool:
+    """Whether `config_path` is a run's config.json: a regular file (not a link, a pipe,
+    a device) holding the JSON object of a run's settings. Anything else is the user's."""
+    if os.path.islink(config_path) or not os.path.isfile(config_path):
+        return False
+    try:
+        with open(config_path, encoding="utf-8") as f:
+            held = json.load(f)
+    except (OSError, ValueError):
+        return False
+    return isinstance(held, dict) and {"task", "truncation", "state_size"} <= set(held)
 
 
 def create_run_dir(path: str, force: bool = False) -> str:

@@ -102,6 +102,8 @@ def resume(run: str | Settings, *, stdout=None, **changes) -> Run:
     with runfiles.exclusive(run_dir):
         progress = restored()  # again: a run that trained meanwhile may have saved another
         changed = before.config.replace(out=run_dir, data=settings.data) != settings.config
+        changed = changed or bool(before.absent)  # an older rnnlab's run: written whole now,
+        # as its new checkpoints are (so a key deleted later is told from one never there)
         if changed and settings.learning_rate != before.learning_rate:
             progress.rate_scale = 1.0  # fine-tuning: the rate asked for, whatever decay did
         return _run(settings, run_dir, model, optimizer, np.random.RandomState(), progress,
