@@ -43,8 +43,12 @@ lock: $(UV_STAMP)
 run: $(STAMP)
 	$(VENV)/bin/rnnlab train $(ARGS)
 
+# The suite in as many processes as there are cores, at most 4 (each file's tests in
+# one, so a file's fixtures are made once): most of its time is processes starting.
+JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; echo $$n)
+
 test: $(STAMP) system-packages
-	$(VENV)/bin/python -m pytest -q
+	$(VENV)/bin/python -m pytest -q -n $(JOBS) --dist loadfile
 
 # Seconds, not minutes: shapes, the task table, settings and bad input, no training.
 test-fast: $(STAMP)
@@ -69,7 +73,7 @@ test-oldest: $(UV_STAMP) system-packages
 	$(PYTHON) -m venv --without-pip $(OLDEST)
 	$(UV) pip install --quiet --compile-bytecode --python $(OLDEST)/bin/python --resolution lowest-direct \
 	  -e '.[cpu,test]'
-	$(OLDEST)/bin/python -m pytest -q
+	$(OLDEST)/bin/python -m pytest -q -n $(JOBS) --dist loadfile
 
 # The example notebook in JupyterLab, which the lock does not hold (nor ipywidgets, for
 # tqdm's bar in a cell): installed into .venv the first time. JupyterLab refuses to

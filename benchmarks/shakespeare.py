@@ -145,15 +145,16 @@ def run_torch(path, minutes, rate, dropout=0.0) -> list:
 
     T, B = SETTINGS["truncation"], SETTINGS["batch"]
     xw, yw, val, V = parts(path, B, T)
-    ids, targets = torch.tensor(xw).transpose(1, 2), torch.tensor(yw).transpose(1, 2)
-    vx, vy = (torch.tensor(a).transpose(1, 2) for a in rows(val, B, T))
+    device = "cuda" if torch.cuda.is_available() else "cpu"  # cuDNN's LSTM where there is one
+    ids, targets = (torch.tensor(a).transpose(1, 2).to(device) for a in (xw, yw))
+    vx, vy = (torch.tensor(a).transpose(1, 2).to(device) for a in rows(val, B, T))
     torch.manual_seed(0)
-    rnn = torch.nn.LSTM(V, SETTINGS["units"], SETTINGS["layers"], dropout=dropout)
-    out = torch.nn.Linear(SETTINGS["units"], V)
+    rnn = torch.nn.LSTM(V, SETTINGS["units"], SETTINGS["layers"], dropout=dropout).to(device)
+    out = torch.nn.Linear(SETTINGS["units"], V).to(device)
     drop = torch.nn.Dropout(dropout)  # nn.LSTM drops between its layers, not after the last
     params = list(rnn.parameters()) + list(out.parameters())
     opt = torch.optim.Adam(params, lr=rate)
-    eye = torch.eye(V)
+    eye = torch.eye(V, device=device)
     points = []
     while time.perf_counter() - started < minutes * 60:
         epoch_start, state = time.perf_counter(), None

@@ -68,6 +68,9 @@ def test_init_tutorial_is_the_default_only_for_the_vanilla_echo_run():
     assert resolve(TrainConfig()).init == "tutorial"
     assert resolve(TrainConfig(cell="gru")).init == "glorot"
     assert resolve(TrainConfig(task="dependency")).init == "glorot"
+    text = dict(task="text", data="tests/data/alice.txt", cell="lstm")
+    assert resolve(TrainConfig(**text)).init == "orthogonal"  # measured fastest: README
+    assert resolve(TrainConfig(**{**text, "cell": "lru"})).init == "glorot"  # its paper's
     glorot = init_params(np.random.RandomState(0), "vanilla", 1, 4, init="glorot")
     assert (glorot["cells"][0]["W"] < 0).any()
 

@@ -180,3 +180,23 @@ def test_settings_known_not_to_learn_are_warned_of_once(tmp_path):
         "rnnlab: warning: --init tutorial is known not to learn from about 8 units (its "
         "weights, all positive, saturate the cell), as at grid point state_size=8; --init "
         "glorot learns"]
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("signalled, code, line", [("Terminated", 143, "rnnlab: terminated"),
+                                                   ("KeyboardInterrupt", 130, "rnnlab: interrupted")])
+def test_a_signal_inside_an_extensions_init_is_still_the_signal(signalled, code, line,
+                                                                 monkeypatch, capsys):
+    """SIGTERM or Ctrl-C while TensorFlow's pybind11 modules initialise comes out of the
+    import as "ImportError: initialization failed" (seen under load): still one line."""
+    from rnnlab import cli, commands
+
+    def loading(args):
+        try:
+            raise getattr(cli, signalled, KeyboardInterrupt)()
+        except KeyboardInterrupt as err:
+            raise ImportError("initialization failed") from err
+
+    monkeypatch.setattr(commands, "cmd_runs", loading)
+    assert cli.main(["runs", "."]) == code
+    assert capsys.readouterr().err.strip() == line

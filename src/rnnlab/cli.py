@@ -280,6 +280,11 @@ def main(argv=None) -> int:
         print("rnnlab: interrupted", file=sys.stderr)
         return 130
     except Exception as err:
+        signalled = _signal_within(err)
+        if signalled is not None:  # a native module's init turned the signal into an error
+            terminated = isinstance(signalled, Terminated)
+            print("rnnlab: terminated" if terminated else "rnnlab: interrupted", file=sys.stderr)
+            return 128 + (signal.SIGTERM if terminated else signal.SIGINT)
         if not _out_of_memory(err):
             raise
         return _error(f"out of memory ({_first_line(err)}); try smaller settings", 4)
@@ -307,6 +312,19 @@ def _terminated(signum, frame):
 def _error(err, code: int) -> int:
     print(f"rnnlab: error: {err}", file=sys.stderr)
     return code
+
+
+def _signal_within(err: BaseException):
+    """The KeyboardInterrupt (Ctrl-C, or SIGTERM's Terminated) that caused `err`, if any:
+    a signal during an extension module's initialisation (TensorFlow's, as it loads)
+    comes out as "ImportError: initialization failed" caused by it."""
+    seen = set()
+    while err is not None and id(err) not in seen:
+        if isinstance(err, KeyboardInterrupt):
+            return err
+        seen.add(id(err))
+        err = err.__cause__ or err.__context__
+    return None
 
 
 def _first_line(err) -> str:

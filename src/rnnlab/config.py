@@ -77,7 +77,8 @@ class TrainConfig:
         f"{g.name}: {g.help}" for g in _GRADIENTS.values()), choices=GRADIENTS)
     init: Optional[str] = _opt(None, "initial weights: " + "; ".join(
         f"{i.name}: {i.help}" for i in _INITS.values()) + " (default: tutorial for the "
-        "vanilla cell on the echo task, else glorot)", choices=INITS)
+        "vanilla cell on the echo task, orthogonal for text and words, else glorot)",
+        choices=INITS)
     task: str = _opt("echo", "echo: the tutorial's; dependency: y depends on x 3 and 8 "
                      "steps back (R2RT); copy: recall 10 symbols; adding: sum the two marked "
                      "values of each episode; text: next character of --data; words: next "

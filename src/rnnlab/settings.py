@@ -52,8 +52,9 @@ def resolve(config: TrainConfig, given=()) -> Settings:
     task = TASKS[config.task]
     _check_meaningful(config, task, filled=False, given=given)
     if config.init is None:
-        tutorial = task.tutorial and CELLS[config.cell].tutorial
-        config = config.replace(init="tutorial" if tutorial else "glorot")
+        cell = CELLS[config.cell]
+        config = config.replace(init="tutorial" if task.tutorial and cell.tutorial else
+                                "glorot" if cell.scan else task.init)
     if not task.synthetic:  # a new text run holds parts out (an old one's config says none)
         config = config.replace(val_fraction=_or(config.val_fraction, HELD_OUT),
                                 test_fraction=_or(config.test_fraction, HELD_OUT))

@@ -42,6 +42,7 @@ class Task:
     writes_text = False  # `rnnlab sample` writes text with it
     word_level = False  # its symbols are words: a vocabulary from the data, --max-vocab
     tutorial = False    # the tutorial's task: the tutorial's cell takes the tutorial's --init
+    init = "glorot"     # --init where none is given (nn/inits.py; a scan cell: its paper's)
     tolerance = None    # a regression: how near the target a prediction counts as right
     rows_follow = False  # --layout applies: its rows can continue each other (the tutorial's)
     note = {}           # why a setting means nothing to it, where the name alone won't say
@@ -198,6 +199,8 @@ class Text(Task):
                              "and --test-fraction set how much is held out",
             "layout": "each row is one part of the text, and rows follow each other"}
     fixes = ("series_length",)
+    init = "orthogonal"  # Keras's: per epoch it learns as Keras's LSTM, ahead of glorot and
+                         # PyTorch's uniform (README, Real text, held out)
     writes_text = True
 
     def settings(self, config, text=None) -> dict:
