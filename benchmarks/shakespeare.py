@@ -1,7 +1,8 @@
 """A Shakespeare character model, trained the same way by rnnlab, Keras and PyTorch for
 the same wall time: validation loss as time goes, characters per second.
 
-    python benchmarks/shakespeare.py [FILE] [--minutes 10] [--frameworks rnnlab keras torch]
+    python benchmarks/shakespeare.py [FILE] [--minutes 10]
+                                     [--frameworks rnnlab keras torch rnnlab-mingru]
                                      [--learning-rate 0.002] [--dropout 0]
                                      [--init INIT] [--torch-python PATH] [--out DIR]
 
@@ -22,6 +23,9 @@ validation included).
            at a time, states reset between epochs; evaluate() the validation windows
   torch    nn.LSTM(num_layers=2) + Linear, clip_grad_norm_, in this process if torch
            imports, else in --torch-python's (skipped with a note without either)
+  rnnlab-mingru, rnnlab-minlstm, rnnlab-lru
+           `rnnlab train --cell CELL --layers 3`, as wide as gives the LSTM's weight
+           count (nn/scan_cells.py's blocks), the same settings otherwise
 """
 from __future__ import annotations
 
@@ -41,6 +45,8 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHAKESPEARE = os.path.join(HERE, "..", "data", "tinyshakespeare.txt")
 SETTINGS = dict(layers=2, units=256, truncation=100, batch=64, clip=5.0)
+SCAN_BLOCKS = 3  # as minGRU's paper stacks them for Shakespeare (3 of 384 there)
+sys.path.insert(0, HERE)
 
 
 def parts(path: str, batch: int, T: int):
@@ -69,10 +75,22 @@ def rows(ids: np.ndarray, batch: int, T: int):
     return cut(x), cut(y)
 
 
-def run_rnnlab(path, minutes, rate, out, dropout=0.0, init=None) -> list:
+def scan_model(name: str) -> tuple:
+    """A scan-cell framework's (cell, blocks, width): `rnnlab-mingru` is SCAN_BLOCKS
+    blocks of minGRU as wide as gives the 2x256 LSTM's weight count (measure.py)."""
+    from measure import parameters, width_for
+
+    cell = name.split("-", 1)[1]
+    lstm = parameters("lstm", SETTINGS["layers"], SETTINGS["units"], 65)
+    return cell, SCAN_BLOCKS, width_for(cell, lstm, SCAN_BLOCKS, 65)
+
+
+def run_rnnlab(path, minutes, rate, out, dropout=0.0, init=None, model=None) -> list:
     """[(seconds since start, epoch, val loss, chars/s)] from a real `rnnlab train`."""
+    cell, layers, units = model or ("lstm", SETTINGS["layers"], SETTINGS["units"])
     command = [sys.executable, "-m", "rnnlab", "train", "--task", "text", "--data", path,
-               "--cell", "lstm", "--layers", "2", "--state-size", "256", "--truncation", "100",
+               "--cell", cell, "--layers", str(layers), "--state-size", str(units),
+               "--truncation", "100",
                "--batch-size", "64", "--optimizer", "adam", "--learning-rate", str(rate),
                "--clip", "5", "--epochs", "1000", "--plot", "none", "--seed", "0",
                "--log-every", "1000", "--out", out, "--force", "--dropout", str(dropout)]
@@ -195,7 +213,8 @@ def main(argv=None) -> None:
     parser.add_argument("--dropout", type=float, default=0.0)
     parser.add_argument("--init", help="rnnlab's --init (default: its own default)")
     parser.add_argument("--torch-python", help="a Python with torch, if this one has none")
-    parser.add_argument("--out", help="rnnlab's run folder (default: a temporary one)")
+    parser.add_argument("--out", help="rnnlab's run folder (default: a temporary one; a scan "
+                        "cell's: OUT-CELL)")
     parser.add_argument("--figure", help="also draw validation loss against minutes to this PNG")
     parser.add_argument("--torch-part", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -206,10 +225,17 @@ def main(argv=None) -> None:
     results = {}
     with tempfile.TemporaryDirectory() as folder:
         for name in args.frameworks:
-            if name == "rnnlab":
+            if name.startswith("rnnlab"):
+                model = scan_model(name) if name != "rnnlab" else None
+                if model:
+                    from measure import parameters
+                    print(f"{name}: {model[1]} blocks of width {model[2]}, "
+                          f"{parameters(*model, 65):,} weights (the LSTM's: "
+                          f"{parameters('lstm', 2, 256, 65):,})", flush=True)
+                out = args.out and (args.out if name == "rnnlab" else f"{args.out}-{model[0]}")
                 results[name] = run_rnnlab(path, args.minutes, args.learning_rate,
-                                           args.out or os.path.join(folder, "run"),
-                                           args.dropout, args.init)
+                                           out or os.path.join(folder, name),
+                                           args.dropout, args.init, model)
             elif name == "keras":
                 results[name] = run_keras(path, args.minutes, args.learning_rate, args.dropout)
             else:

@@ -181,11 +181,12 @@ DAMAGE = [  # what was done to a finished sweep's files, and what the one line n
      "results.csv cannot be read (it has no accuracy column)"),
     ("results.csv", lambda text: text.replace("\n1,", "\n9,", 1),
      "results.csv cannot be read (line 2: echo_step '9' is not one of the sweep's)"),
+    ("results.csv", lambda text: "", "results.csv cannot be read (it has no echo_step column)"),
 ]
 
 
 @pytest.mark.parametrize("name, damage, message", DAMAGE,
-                         ids=["json cut short", "garbage", "no column", "a hand-edited value"])
+                         ids=["json cut short", "garbage", "no column", "a hand-edited value", "empty"])
 def test_report_of_a_damaged_sweep_is_one_line(name, damage, message, tmp_path):
     folder = tmp_path / "sweep"
     shutil.copytree(os.path.join(os.path.dirname(__file__), "data", "before-reshape", "sweep"),

@@ -195,8 +195,9 @@ def cmd_sample(args) -> int:
 def cmd_export(args) -> int:
     config = settings.stored(args.run_dir)
     check_utf8_path(args.export_dir, "export folder")
-    if os.path.exists(args.export_dir) and (not os.path.isdir(args.export_dir)
-                                            or os.listdir(args.export_dir)):
+    if os.path.exists(args.export_dir) and not os.path.isdir(args.export_dir):
+        raise UsageError(f"export folder {args.export_dir!r} exists and is not a folder")
+    if os.path.isdir(args.export_dir) and os.listdir(args.export_dir):
         raise UsageError(f"export folder {args.export_dir!r} already exists and is not empty")
     writes.check_output_folder(os.path.dirname(os.path.abspath(args.export_dir)),
                                "export folder", named=args.export_dir)

@@ -258,10 +258,11 @@ def load_sweep(folder: str):
     try:
         with open(path, encoding="utf-8", newline="") as f:
             reader = csv.DictReader(f)
+            fields = reader.fieldnames or []  # read here: an empty file has none to read later
             rows = list(reader)
         names = [name for name, _ in plan.axes]
         missing = [c for c in names + ["seed", "accuracy", "epochs_to_solve"]
-                   if c not in (reader.fieldnames or [])]
+                   if c not in fields]
         if missing:
             raise ValueError(f"it has no {missing[0]} column")
         # Back to the values the sweep wrote: the plan's own for the axes, numbers else.

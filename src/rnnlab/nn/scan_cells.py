@@ -17,13 +17,13 @@ parallel scan (neighbouring steps combined pairwise, the half as many pairs scan
 same way, the steps between filled in: O(T) work in log2 T levels), the LRU's in
 complex numbers. It never divides: where gates saturate, products of a underflow to 0,
 which is their value, and nothing overflows (|a| < 1). Scanning by doubling instead
-(Hillis and Steele, O(T log T) work) took 7x as long at T = 100 and 12x at T = 200
+(Hillis and Steele, O(T log T) work) took 7x-9x as long at T = 100 and 12x at T = 200
 (benchmarks/scan_forms.py: 64 rows of 304 units, forward and backward).
 
 The paper writes minGRU's and minLSTM's scan in log space, log h_t = A_t +
 logcumsumexp(log h_0, log b_s - A_s) with A_t = cumsum(log a), for PyTorch. Under XLA
-on a CPU, cumulative_logsumexp and its gradient are quadratic in T: that form took
-about 90x as long as the pairwise scan at T = 25, 100 and 200, and in float32 its
+on a CPU, cumulative_logsumexp and its gradient are slow: that form took 60x to 90x
+as long as the pairwise scan at T = 25, 100 and 200 (two runs), and in float32 its
 A_t + logcumsumexp(..) loses digits as |A_t| grows (gradients off by 4e-5 of their
 largest at T = 100, 1e-4 at T = 200; the pairwise scan's: 1e-7, as a sequential loop's).
 rnnlab keeps the paper's gates (g(x) = x + 0.5
