@@ -273,18 +273,12 @@ def main(argv=None) -> int:
     except BrokenPipeError:  # output piped into `head` and the like: stop quietly
         process.quiet_exit()
         return 128 + signal.SIGPIPE
-    except Terminated:
-        print("rnnlab: terminated", file=sys.stderr)
-        return 128 + signal.SIGTERM
-    except KeyboardInterrupt:
-        print("rnnlab: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM's Terminated
+        return _stopped(stop)
     except Exception as err:
         signalled = _signal_within(err)
         if signalled is not None:  # a native module's init turned the signal into an error
-            terminated = isinstance(signalled, Terminated)
-            print("rnnlab: terminated" if terminated else "rnnlab: interrupted", file=sys.stderr)
-            return 128 + (signal.SIGTERM if terminated else signal.SIGINT)
+            return _stopped(signalled)
         if not _out_of_memory(err):
             raise
         return _error(f"out of memory ({_first_line(err)}); try smaller settings", 4)
@@ -312,6 +306,13 @@ def _terminated(signum, frame):
 def _error(err, code: int) -> int:
     print(f"rnnlab: error: {err}", file=sys.stderr)
     return code
+
+
+def _stopped(stop: KeyboardInterrupt) -> int:
+    """The one line and exit code of a signal that stopped a command outside training."""
+    terminated = isinstance(stop, Terminated)
+    print("rnnlab: terminated" if terminated else "rnnlab: interrupted", file=sys.stderr)
+    return 128 + (signal.SIGTERM if terminated else signal.SIGINT)
 
 
 def _signal_within(err: BaseException):

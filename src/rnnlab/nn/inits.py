@@ -38,30 +38,28 @@ def orthogonal(rng: np.random.RandomState, rows: int, columns: int) -> np.ndarra
     return q.T if rows < columns else q
 
 
-def _forget_bias(cell, b: np.ndarray, units: int) -> np.ndarray:
+def _biases(cell, units: int) -> np.ndarray:
+    """Zeros, but the LSTM's forget gate's at 1 (Keras's unit_forget_bias)."""
+    b = np.zeros((cell.bias_rows, cell.gates * units))
     if cell.forget_bias:
         b[:, units:2 * units] = 1.0
     return b
 
 
 def _tutorial_layer(rng, cell, inputs: int, units: int) -> dict:
-    shape = (inputs + units, cell.gates * units)
-    return {"W": rng.rand(*shape), "b": _forget_bias(cell, np.zeros((cell.bias_rows,
-                                                                     shape[1])), units)}
+    return {"W": rng.rand(inputs + units, cell.gates * units), "b": _biases(cell, units)}
 
 
 def _glorot_layer(rng, cell, inputs: int, units: int) -> dict:
-    shape = (inputs + units, cell.gates * units)
-    W = glorot(rng, inputs + units, units, shape)
-    return {"W": W, "b": _forget_bias(cell, np.zeros((cell.bias_rows, shape[1])), units)}
+    W = glorot(rng, inputs + units, units, (inputs + units, cell.gates * units))
+    return {"W": W, "b": _biases(cell, units)}
 
 
 def _orthogonal_layer(rng, cell, inputs: int, units: int) -> dict:
     columns = cell.gates * units
     W_x = glorot(rng, inputs, columns, (inputs, columns))
     W_h = orthogonal(rng, units, columns)
-    b = _forget_bias(cell, np.zeros((cell.bias_rows, columns)), units)
-    return {"W": np.concatenate([W_x, W_h]), "b": b}
+    return {"W": np.concatenate([W_x, W_h]), "b": _biases(cell, units)}
 
 
 def _uniform_layer(rng, cell, inputs: int, units: int) -> dict:

@@ -45,6 +45,7 @@ import math
 import numpy as np
 
 from rnnlab import lazytf as tf
+from rnnlab.nn import inits
 
 EXPANSION = 2      # minGRU's and minLSTM's hidden width, per unit of the model's
 FEED_FORWARD = 4   # the block's MLP width, per unit of the model's
@@ -52,8 +53,8 @@ R_MIN, R_MAX, MAX_PHASE = 0.5, 0.99, 2 * math.pi  # the LRU's ring
 
 
 def glorot(rng, fan_in: int, fan_out: int) -> np.ndarray:
-    limit = np.sqrt(6.0 / (fan_in + fan_out))
-    return rng.uniform(-limit, limit, (fan_in, fan_out))
+    """A [fan_in, fan_out] matrix drawn as nn/inits.py's Glorot draws one."""
+    return inits.glorot(rng, fan_in, fan_out, (fan_in, fan_out))
 
 
 def g(x):
