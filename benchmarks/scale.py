@@ -13,7 +13,8 @@ All three: one-hot characters, `layers` recurrent layers of `units`, a dense lay
 65 characters, softmax cross-entropy, Adagrad (learning rate 0.3, accumulators from 0.1),
 the state carried from window to window. rnnlab is timed as a user runs it (data,
 console, metrics.csv, TensorBoard, checkpoints; no figure), through its Python API with
-XLA's compile cache off.
+XLA's compile cache off. Keras runs in the same process, so with rnnlab's CPU allocator
+(BFC, benchmarks/allocator.py) where its users get TensorFlow's malloc.
 
 Counted: the characters an epoch trains, windows x batch x the steps each scores (from
 the configuration that trained), over each epoch's wall time; every epoch after the

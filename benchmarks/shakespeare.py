@@ -20,7 +20,8 @@ validation included).
   rnnlab   `rnnlab train --task text ...` in a process of its own, stopped with SIGTERM
            when the time is up (it checkpoints and says where); its epochs.csv
   keras    keras.layers.LSTM(stateful=True) x 2 + Dense, fit(jit_compile=True) one epoch
-           at a time, states reset between epochs; evaluate() the validation windows
+           at a time, states reset between epochs; evaluate() the validation windows;
+           TensorFlow's own CPU allocator (malloc), as a Keras user gets it
   torch    nn.LSTM(num_layers=2) + Linear, clip_grad_norm_, in this process if torch
            imports, else in --torch-python's (skipped with a note without either)
   rnnlab-mingru, rnnlab-minlstm, rnnlab-lru
@@ -121,6 +122,8 @@ def run_rnnlab(path, minutes, rate, out, dropout=0.0, init=None, model=None) -> 
 def run_keras(path, minutes, rate, dropout=0.0) -> list:
     started = time.perf_counter()
     sys.path.insert(0, os.path.join(HERE, "..", "src"))
+    # Keras with TensorFlow's own CPU allocator, as its users get it (rnnlab's is BFC)
+    os.environ.setdefault("TF_CPU_ALLOCATOR_USE_BFC", "false")
     from rnnlab._tf import tf  # noqa: F401  (TensorFlow as rnnlab loads it: quiet, same flags)
     import keras
 
