@@ -1,5 +1,6 @@
 """The one place TensorFlow is imported, with rnnlab's process settings applied first:
-a quiet start, XLA's thread pool, a CPU allocator that reuses memory, and a cache of compiled programs kept across runs."""
+a quiet start, XLA's thread pool, a CPU allocator that reuses memory, and a cache of
+compiled programs kept across runs."""
 import os
 import sys
 
